@@ -1,0 +1,25 @@
+"""Who is acting: resolved once per request from the OAuth2 token, in one place."""
+
+from dataclasses import dataclass
+
+from rest_framework.exceptions import NotAuthenticated
+from rest_framework.request import Request
+
+from agencies.models import Agency, Client, User
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The agency a request acts for, the client that sent it, and the person, if any."""
+
+    agency: Agency
+    client: Client
+    person: User | None
+    scopes: frozenset[str]
+
+
+def actor_of(request: Request) -> Actor:
+    actor = getattr(request._request, "actor", None)
+    if actor is None:
+        raise NotAuthenticated()
+    return actor

@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+
+
+class AgenciesConfig(AppConfig):
+    name = "agencies"
+    verbose_name = "Agencies"
+
+    def ready(self) -> None:
+        from auditlog.registry import auditlog
+
+        from agencies.models import Agency, Client, StaffMembership
+
+        auditlog.register(Agency)
+        auditlog.register(StaffMembership)
+        # Never the secret (the default mask would keep half of it visible).
+        auditlog.register(Client, exclude_fields=["client_secret"])

@@ -1,0 +1,230 @@
+"""A small, realistic, entirely fictional world to try the hub with."""
+
+import json
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+
+from agencies.actors import Actor
+from agencies.models import Agency, AgencyKind, Client
+from agencies.services import client_create, client_rotate_secret
+from referrals.models import Programme, Referral
+from referrals.serializers import ReferralCreateSerializer
+from referrals.services import referral_create
+
+DEMO_CLIENT_NAME = "Demo client"
+
+# (name, kind, scopes, default purpose)
+AGENCIES = [
+    (
+        "Northshire Magistrates' Court",
+        AgencyKind.COURT,
+        "referrals:read referrals:write",
+        "court_compliance",
+    ),
+    (
+        "Northshire Probation Service",
+        AgencyKind.PROBATION,
+        "referrals:read referrals:write consent:read consent:write policies:read policies:write",
+        "risk_management",
+    ),
+    (
+        "Northshire Police",
+        AgencyKind.POLICE,
+        "referrals:read referrals:write policies:read",
+        "risk_management",
+    ),
+    (
+        "Northshire Women's Aid",
+        AgencyKind.VICTIM_SERVICE,
+        "referrals:read consent:read consent:write policies:read policies:write",
+        "partner_safety",
+    ),
+    (
+        "Turning Point Programmes",
+        AgencyKind.PROGRAMME_PROVIDER,
+        "referrals:read referrals:write policies:read policies:write",
+        "programme_delivery",
+    ),
+    (
+        "Safer Families Project",
+        AgencyKind.PROGRAMME_PROVIDER,
+        "referrals:read referrals:write policies:read policies:write",
+        "programme_delivery",
+    ),
+    (
+        "Northshire Children's Services",
+        AgencyKind.CHILDREN_SERVICES,
+        "referrals:read referrals:write",
+        "risk_management",
+    ),
+    (
+        "Referral Hub Operator",
+        AgencyKind.HUB_OPERATOR,
+        "audit:read policies:read policies:write",
+        "audit",
+    ),
+]
+
+# (provider, name, approach, modality, capacity)
+PROGRAMMES = [
+    ("Turning Point Programmes", "Building Better Relationships", "criminological", "group", 12),
+    ("Turning Point Programmes", "One-to-one Change Work", "psychotherapeutic", "individual", 20),
+    ("Safer Families Project", "Caring Dads", "family", "group", 10),
+    # Listed to show that the hub refuses referrals to couple work.
+    (
+        "Safer Families Project",
+        "Relationship Counselling for Couples",
+        "psychotherapeutic",
+        "couples",
+        8,
+    ),
+]
+
+
+class Command(BaseCommand):
+    help = (
+        "Creates demo agencies, clients, programmes and referrals (idempotent). Each run gives "
+        "the demo clients fresh secrets and prints one JSON object per client."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--force", action="store_true", help="Run even though DEBUG is off.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEBUG and not options["force"]:
+            raise CommandError(
+                "seed_demo refuses to run with DEBUG off; add --force if you mean it."
+            )
+        with transaction.atomic():
+            lines = [self.seed_agency(*spec) for spec in AGENCIES]
+            self.seed_programmes()
+            self.seed_referrals()
+        for line in lines:
+            self.stdout.write(json.dumps(line))
+
+    def seed_agency(self, name: str, kind: str, scopes: str, purpose: str) -> dict[str, str]:
+        agency, _ = Agency.objects.get_or_create(name=name, defaults={"kind": kind})
+        client = Client.objects.filter(agency=agency, name=DEMO_CLIENT_NAME).first()
+        if client is None:
+            issued = client_create(
+                agency_id=agency.id, scopes=scopes.split(), purpose=purpose, name=DEMO_CLIENT_NAME
+            )
+            client, secret = issued.client, issued.client_secret
+        else:
+            client.scopes, client.default_purpose = scopes, purpose
+            secret = client_rotate_secret(client=client)
+        return {
+            "agency": agency.name,
+            "kind": agency.kind,
+            "client_id": client.client_id,
+            "client_secret": secret,
+            "scopes": client.scopes,
+            "purpose": client.default_purpose,
+        }
+
+    def seed_programmes(self) -> None:
+        for provider, name, approach, modality, capacity in PROGRAMMES:
+            Programme.objects.get_or_create(
+                provider=Agency.objects.get(name=provider),
+                name=name,
+                defaults={"approach": approach, "modality": modality, "capacity": capacity},
+            )
+
+    def seed_referrals(self) -> None:
+        if Referral.objects.filter(created_by_client__in=self.demo_client_ids()).exists():
+            return
+        agency = {a.name: a for a in Agency.objects.all()}
+        programme = {p.name: p for p in Programme.objects.all()}
+        probation = self.actor("Northshire Probation Service")
+        self.refer(
+            actor=probation,
+            data={
+                "programme": programme["Building Better Relationships"].id,
+                "subject": {
+                    "identity": {
+                        "given_name": "Daniel",
+                        "family_name": "Example",
+                        "date_of_birth": "1986-03-14",
+                        "identifiers": [{"system": "demo.probation.case", "value": "NPS-0001"}],
+                    },
+                    "contact": {"address": "1 Demo Street, Northshire", "phone": "01632 960001"},
+                },
+                "offence": {
+                    "summary": "Assault by beating of a partner; first conviction.",
+                    "court_order": {
+                        "court": "Northshire Magistrates' Court",
+                        "made_on": "2026-09-01",
+                        "requirements": ["Accredited programme requirement, 26 sessions"],
+                    },
+                },
+                "risk": {
+                    "level": "high",
+                    "tool": "OASys",
+                    "summary": "Escalating control.",
+                    "marac": True,
+                },
+                "partner": {
+                    "identity": {"name": "Sarah Sample"},
+                    "contact": {
+                        "address": "Withheld refuge address",
+                        "phone": "01632 960002",
+                        "safe_contact": "Weekday mornings only; do not leave messages.",
+                    },
+                    "disclosures": [{"summary": "Told the officer the threats began last year."}],
+                },
+                "partner_service": agency["Northshire Women's Aid"].id,
+                "observers": [agency["Northshire Magistrates' Court"].id],
+                "children": [{"age": 4, "notes": "Attends nursery; known to children's services."}],
+            },
+        )
+        self.refer(
+            actor=self.actor("Northshire Police"),
+            data={
+                "programme": programme["Caring Dads"].id,
+                "subject": {
+                    "identity": {
+                        "given_name": "Mark",
+                        "family_name": "Placeholder",
+                        "date_of_birth": "1979-11-02",
+                        "identifiers": [{"system": "demo.police.pnc", "value": "79/000001X"}],
+                    }
+                },
+                "risk": {"level": "medium", "tool": "DASH", "summary": "Verbal abuse, no weapons."},
+                "observers": [agency["Northshire Children's Services"].id],
+            },
+        )
+        self.refer(
+            actor=self.actor("Northshire Magistrates' Court"),
+            data={
+                "programme": programme["One-to-one Change Work"].id,
+                "subject": {
+                    "identity": {
+                        "given_name": "Paul",
+                        "family_name": "Specimen",
+                        "date_of_birth": "1991-06-30",
+                    }
+                },
+                "offence": {"summary": "Breach of a non-molestation order."},
+            },
+        )
+
+    def refer(self, *, actor: Actor, data: dict[str, Any]) -> None:
+        serializer = ReferralCreateSerializer(data=data)
+        serializer.is_valid(raise_exception=True)
+        referral_create(actor=actor, data=serializer.validated_data)
+
+    def demo_client_ids(self) -> list[str]:
+        return list(
+            Client.objects.filter(name=DEMO_CLIENT_NAME).values_list("client_id", flat=True)
+        )
+
+    def actor(self, agency_name: str) -> Actor:
+        client = Client.objects.select_related("agency").get(
+            agency__name=agency_name, name=DEMO_CLIENT_NAME
+        )
+        return Actor(
+            agency=client.agency, client=client, person=None, scopes=frozenset(client.scope_list)
+        )

@@ -1,0 +1,92 @@
+"""Agencies, their staff, and the OAuth2 clients through which their systems call the hub."""
+
+import uuid
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from oauth2_provider.models import AbstractApplication
+
+from sharing_policies.vocabulary import Purpose
+
+
+class AgencyKind(models.TextChoices):
+    COURT = "court"
+    PROBATION = "probation"
+    POLICE = "police"
+    VICTIM_SERVICE = "victim_service"
+    PROGRAMME_PROVIDER = "programme_provider"
+    CHILDREN_SERVICES = "children_services"
+    MARAC = "marac"
+    HUB_OPERATOR = "hub_operator"
+
+
+# Kinds that may refer a man into a programme (DESIGN.md, *Agencies and authentication*).
+REFERRER_KINDS: frozenset[str] = frozenset(
+    {
+        AgencyKind.COURT,
+        AgencyKind.PROBATION,
+        AgencyKind.POLICE,
+        AgencyKind.CHILDREN_SERVICES,
+        AgencyKind.MARAC,
+    }
+)
+
+
+class Agency(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=32, choices=AgencyKind.choices)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("name",)
+        verbose_name_plural = "agencies"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind})"
+
+
+class User(AbstractUser):
+    """A person who signs in (staff of an agency, or the hub operator's administrators)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+
+
+class StaffRole(models.TextChoices):
+    PRACTITIONER = "practitioner"
+    MANAGER = "manager"
+    DATA_PROTECTION_OFFICER = "dpo"
+    ADMINISTRATOR = "administrator"
+
+
+class StaffMembership(models.Model):
+    """A person belongs to exactly one agency, in one role."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="membership")
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="staff")
+    role = models.CharField(max_length=32, choices=StaffRole.choices)
+
+    def __str__(self) -> str:
+        return f"{self.user} at {self.agency.name} ({self.role})"
+
+
+class Client(AbstractApplication):
+    """An OAuth2 client: it always acts for its one agency, within its registered scopes."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="clients")
+    scopes = models.TextField(help_text="Space-separated scopes this client is registered with.")
+    default_purpose = models.CharField(
+        max_length=32, choices=[(p.value, p.value) for p in Purpose], blank=True
+    )
+
+    class Meta(AbstractApplication.Meta):
+        swappable = "OAUTH2_PROVIDER_APPLICATION_MODEL"
+
+    @property
+    def scope_list(self) -> list[str]:
+        return self.scopes.split()
+
+    def is_usable(self, request: object) -> bool:
+        # A client of an inactive agency gets no token.
+        return self.agency.active and super().is_usable(request)

@@ -1,0 +1,92 @@
+"""Writing access records. Callers write a served request's record inside the transaction
+that reads or writes its data, and a refused or failed request's record in its own."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from django.http import HttpRequest
+
+from agencies.actors import Actor
+from audit.models import AccessRecord, Outcome
+from sharing_policies.decision import Decision
+
+
+@dataclass
+class AccessDetails:
+    """What a request touched: filled in by the view as it works, written once at the end."""
+
+    referrals: list[UUID] = field(default_factory=list)
+    persons: list[UUID] = field(default_factory=list)
+    decisions: list[tuple[UUID, Decision]] = field(default_factory=list)
+
+    def add(self, referral_id: UUID, decision: Decision, persons: Iterable[UUID] = ()) -> None:
+        self.referrals.append(referral_id)
+        self.persons.extend(p for p in persons if p not in self.persons)
+        self.decisions.append((referral_id, decision))
+
+
+def client_ip(request: HttpRequest, num_proxies: int) -> str | None:
+    """REMOTE_ADDR, or the address the trusted proxies saw (never a spoofable header alone)."""
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if num_proxies and forwarded:
+        addresses = [a.strip() for a in forwarded.split(",") if a.strip()]
+        if addresses:
+            return addresses[-min(num_proxies, len(addresses))]
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def access_record_write(
+    *,
+    request: HttpRequest,
+    actor: Actor | None,
+    status: int,
+    purpose: str = "",
+    justification: str = "",
+    details: AccessDetails | None = None,
+    num_proxies: int = 0,
+) -> AccessRecord:
+    details = details or AccessDetails()
+    disclosed: set[str] = set()
+    withheld: dict[str, str] = {}
+    per_referral = []
+    for referral_id, decision in details.decisions:
+        disclosed |= {str(c) for c in decision.disclosed}
+        for w in decision.withheld:
+            withheld.setdefault(str(w.category), str(w.reason))
+        per_referral.append(
+            {
+                "referral": str(referral_id),
+                "disclosed": sorted(str(c) for c in decision.disclosed),
+                "withheld": [
+                    {"category": str(w.category), "reason": str(w.reason)}
+                    for w in decision.withheld
+                ],
+            }
+        )
+    if status < 400:
+        outcome = Outcome.SERVED
+    elif status < 500:
+        outcome = Outcome.REFUSED
+    else:
+        outcome = Outcome.FAILED
+    return AccessRecord.objects.create(
+        agency=actor.agency if actor else None,
+        agency_ref=str(actor.agency.id) if actor else "",
+        client=actor.client.client_id if actor else "",
+        person=str(actor.person.id) if actor and actor.person else "",
+        purpose=purpose,
+        justification=justification,
+        flagged=bool(justification) or status in (401, 403),
+        method=request.method or "",
+        path=request.path[:500],
+        status=status,
+        outcome=outcome,
+        ip=client_ip(request, num_proxies),
+        request_id=getattr(request, "request_id", ""),
+        referrals=[str(r) for r in details.referrals],
+        persons=[str(p) for p in details.persons],
+        disclosed=sorted(disclosed),
+        withheld=[{"category": c, "reason": r} for c, r in sorted(withheld.items())],
+        decisions=per_referral,
+    )

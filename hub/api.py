@@ -1,0 +1,139 @@
+"""The request path every API view shares.
+
+token -> acting agency -> scope check (401, then 403, before anything else) -> content
+negotiation -> purpose -> view -> access record.
+"""
+
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from agencies.actors import Actor, actor_of
+from audit.services import AccessDetails, access_record_write
+from hub.problems import PROBLEM_CONTENT_TYPE, ProblemJSONRenderer
+from sharing_policies.vocabulary import PURPOSES, Purpose
+
+PURPOSE_HEADER = "X-Purpose"
+EMERGENCY_HEADER = "X-Emergency-Justification"
+MIN_JUSTIFICATION_LENGTH = 10
+
+
+def header_error(header: str, message: str) -> ValidationError:
+    return ValidationError({header: [message]})
+
+
+def resolve_purpose(request: Request, actor: Actor | None, *, required: bool) -> str:
+    """X-Purpose, else the client's default purpose; unknown is a 400, and so is none at all
+    on a request that touches personal data."""
+    given = request.headers.get(PURPOSE_HEADER)
+    if given is not None:
+        if given not in PURPOSES:
+            allowed = ", ".join(p.value for p in Purpose)
+            raise header_error(PURPOSE_HEADER, f"Unknown purpose; use one of: {allowed}.")
+        return given
+    default = actor.client.default_purpose if actor else ""
+    if required and not default:
+        raise header_error(
+            PURPOSE_HEADER, "This request touches personal data: declare its purpose."
+        )
+    return default
+
+
+def read_emergency_justification(request: Request, *, honoured: bool) -> str:
+    """The emergency justification, honoured only where a view says so (a single read)."""
+    given = request.headers.get(EMERGENCY_HEADER)
+    if given is None:
+        return ""
+    if not honoured:
+        raise header_error(
+            EMERGENCY_HEADER,
+            "An emergency justification is honoured only on a single referral's read.",
+        )
+    if len(given.strip()) < MIN_JUSTIFICATION_LENGTH:
+        raise header_error(
+            EMERGENCY_HEADER,
+            f"Give a justification of at least {MIN_JUSTIFICATION_LENGTH} characters.",
+        )
+    return given.strip()
+
+
+class HubViewMixin:
+    """Authentication and scopes before anything else; purposes; access records.
+
+    A view with `touches_personal_data = True` requires a purpose and writes one access record
+    per request: `record_access()` inside its transaction when it serves, or, if it never got
+    that far, a refused or failed record in a transaction of its own.
+    """
+
+    touches_personal_data = False
+    honours_emergency_justification = False
+
+    request: Request
+    purpose: str
+    justification: str
+    access: AccessDetails
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        self.access = AccessDetails()
+        self.purpose = ""
+        self.justification = ""
+        self._access_recorded = False
+        self.format_kwarg = self.get_format_suffix(**kwargs)
+        self.perform_authentication(request)
+        self.check_permissions(request)
+        self.check_throttles(request)
+        request.accepted_renderer, request.accepted_media_type = self.perform_content_negotiation(
+            request
+        )
+        request.version, request.versioning_scheme = self.determine_version(
+            request, *args, **kwargs
+        )
+        actor = self.actor
+        self.purpose = resolve_purpose(request, actor, required=self.touches_personal_data)
+        self.justification = read_emergency_justification(
+            request, honoured=self.honours_emergency_justification
+        )
+
+    @property
+    def actor(self) -> Actor:
+        return actor_of(self.request)
+
+    def record_access(self, status: int) -> None:
+        """The served request's access record; call inside the transaction of its data."""
+        if not transaction.get_connection().in_atomic_block:
+            raise RuntimeError("A served request's record belongs in its data's transaction.")
+        self._write_access_record(status)
+        self._access_recorded = True
+
+    def _write_access_record(self, status: int) -> None:
+        access_record_write(
+            request=self.request._request,
+            actor=getattr(self.request._request, "actor", None),
+            status=status,
+            purpose=getattr(self, "purpose", ""),
+            justification=getattr(self, "justification", ""),
+            details=getattr(self, "access", None),
+            num_proxies=settings.NUM_PROXIES,
+        )
+
+    def handle_exception(self, exc: Exception) -> Response:
+        # Whatever was recorded inside the failed transaction was rolled back with it.
+        self._access_recorded = False
+        return super().handle_exception(exc)
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(response, Response) and response.status_code >= 400:
+            # Errors are problems whatever the Accept header asked for.
+            request.accepted_renderer = ProblemJSONRenderer()
+            request.accepted_media_type = PROBLEM_CONTENT_TYPE
+        if self.touches_personal_data and not getattr(self, "_access_recorded", False):
+            if response.status_code < 400:
+                raise RuntimeError(f"{type(self).__name__} served personal data unrecorded.")
+            with transaction.atomic():
+                self._write_access_record(response.status_code)
+            self._access_recorded = True
+        return super().finalize_response(request, response, *args, **kwargs)

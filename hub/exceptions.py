@@ -1,0 +1,26 @@
+"""Domain exceptions shared by the hub's apps; `hub.problems` maps each to an HTTP status."""
+
+
+class DomainError(Exception):
+    """A request that the hub's rules refuse."""
+
+    def __init__(self, detail: str, *, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+
+
+class NotAParty(DomainError):
+    """The caller is not a party to the referral, so for it the referral does not exist."""
+
+
+class RoleNotPermitted(DomainError):
+    """The caller's agency may not take this action in its role."""
+
+
+class UnknownReference(DomainError):
+    """A well-formed id in the request names nothing the hub holds."""
+
+
+class PolicyViolation(DomainError):
+    """A well-formed request that a rule of the hub refuses."""

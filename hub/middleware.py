@@ -1,0 +1,51 @@
+"""Request-wide conventions that hold before any view runs."""
+
+import re
+import uuid
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+from hub.problems import problem_response
+
+# A caller's request id is echoed only when it is short and plain; otherwise the hub makes one.
+SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+class RequestIdMiddleware:
+    """Every response carries X-Request-ID, echoing the caller's where it is safe to."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        given = request.headers.get("X-Request-ID", "")
+        request.request_id = given if SAFE_REQUEST_ID.match(given) else str(uuid.uuid4())
+        response = self.get_response(request)
+        response["X-Request-ID"] = request.request_id
+        return response
+
+
+class BodySizeLimitMiddleware:
+    """Refuses an oversized body with 413 before anything reads it.
+
+    DRF's parsers read the stream directly, so Django's DATA_UPLOAD_MAX_MEMORY_SIZE never
+    applies to JSON bodies.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        raw = request.META.get("CONTENT_LENGTH") or "0"
+        try:
+            length = int(raw)
+        except ValueError:
+            return problem_response(400, "Content-Length is not a number.")
+        if length > settings.MAX_REQUEST_BODY_BYTES:
+            return problem_response(
+                413,
+                f"The request body is larger than {settings.MAX_REQUEST_BODY_BYTES} bytes.",
+            )
+        return self.get_response(request)

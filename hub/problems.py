@@ -1,0 +1,170 @@
+"""Every error as an RFC 9457 problem (application/problem+json), inside DRF or not."""
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from hub.exceptions import (
+    DomainError,
+    NotAParty,
+    PolicyViolation,
+    RoleNotPermitted,
+    UnknownReference,
+)
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "urn:referral-hub:problem:"
+
+# Domain exceptions -> (status, problem slug, title). One table; services raise, this maps.
+DOMAIN_PROBLEMS: dict[type[DomainError], tuple[int, str, str]] = {
+    NotAParty: (404, "not-found", "Not found"),
+    RoleNotPermitted: (403, "role-not-permitted", "Your agency may not do this"),
+    UnknownReference: (422, "unknown-reference", "Unknown reference"),
+    PolicyViolation: (422, "policy-violation", "Refused by the hub's rules"),
+}
+
+# DRF exceptions -> (problem slug, title).
+DRF_PROBLEMS: dict[type[exceptions.APIException], tuple[str, str]] = {
+    exceptions.ValidationError: ("validation-error", "The request is not valid"),
+    exceptions.ParseError: ("malformed-request", "The request body could not be parsed"),
+    exceptions.NotAuthenticated: ("unauthenticated", "Authentication required"),
+    exceptions.AuthenticationFailed: ("unauthenticated", "Authentication failed"),
+    exceptions.PermissionDenied: ("forbidden", "Forbidden"),
+    exceptions.NotFound: ("not-found", "Not found"),
+    exceptions.MethodNotAllowed: ("method-not-allowed", "Method not allowed"),
+    exceptions.NotAcceptable: ("not-acceptable", "Not acceptable"),
+    exceptions.UnsupportedMediaType: ("unsupported-media-type", "Unsupported media type"),
+    exceptions.Throttled: ("too-many-requests", "Too many requests"),
+}
+
+STATUS_PROBLEMS: dict[int, tuple[str, str]] = {
+    400: ("bad-request", "Bad request"),
+    403: ("forbidden", "Forbidden"),
+    404: ("not-found", "Not found"),
+    409: ("conflict", "Conflict"),
+    412: ("precondition-failed", "Precondition failed"),
+    413: ("payload-too-large", "Request body too large"),
+    422: ("unprocessable", "Unprocessable request"),
+    428: ("precondition-required", "Precondition required"),
+    500: ("server-error", "Internal server error"),
+    503: ("unavailable", "Service unavailable"),
+}
+
+
+class ProblemJSONRenderer(JSONRenderer):
+    """Lets a client that accepts only application/problem+json still be answered."""
+
+    media_type = PROBLEM_CONTENT_TYPE
+
+
+def problem_body(
+    status_code: int,
+    detail: str,
+    *,
+    slug: str | None = None,
+    title: str | None = None,
+    errors: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    default_slug, default_title = STATUS_PROBLEMS.get(status_code, ("error", "Error"))
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + (slug or default_slug),
+        "title": title or default_title,
+        "status": status_code,
+        "detail": detail,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    return body
+
+
+def problem_response(status_code: int, detail: str, **kwargs: Any) -> JsonResponse:
+    """A problem answered outside DRF (middleware, Django's error handlers, health checks)."""
+    return JsonResponse(
+        problem_body(status_code, detail, **kwargs),
+        status=status_code,
+        content_type=PROBLEM_CONTENT_TYPE,
+    )
+
+
+def flatten_errors(detail: Any, prefix: str = "") -> Iterator[dict[str, str]]:
+    """DRF's nested error dicts and lists as [{"field": "a.b.0.c", "message": ...}]."""
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = prefix if key == "non_field_errors" else f"{prefix}.{key}" if prefix else key
+            yield from flatten_errors(value, name)
+    elif isinstance(detail, list):
+        if all(isinstance(item, str) for item in detail):
+            for item in detail:
+                yield {"field": prefix, "message": str(item)}
+        else:
+            for index, item in enumerate(detail):
+                if item:
+                    yield from flatten_errors(item, f"{prefix}.{index}" if prefix else str(index))
+    else:
+        yield {"field": prefix, "message": str(detail)}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    if isinstance(exc, DomainError):
+        status_code, slug, title = next(
+            value for cls, value in DOMAIN_PROBLEMS.items() if isinstance(exc, cls)
+        )
+        errors = [{"field": exc.field, "message": exc.detail}] if exc.field else None
+        body = problem_body(status_code, exc.detail, slug=slug, title=title, errors=errors)
+        return Response(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE)
+
+    if isinstance(exc, Http404 | DjangoPermissionDenied):
+        # DRF would echo the message of a Django 404, which can name a model; say less.
+        exc = exceptions.NotFound() if isinstance(exc, Http404) else exceptions.PermissionDenied()
+
+    # DRF's own handler first: it keeps WWW-Authenticate and Retry-After.
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        logger.exception("Unhandled error", exc_info=exc)
+        body = problem_body(500, "The hub could not complete the request.")
+        return Response(body, status=500, content_type=PROBLEM_CONTENT_TYPE)
+
+    slug, title = next(
+        (value for cls, value in DRF_PROBLEMS.items() if isinstance(exc, cls)),
+        STATUS_PROBLEMS.get(response.status_code, ("error", "Error")),
+    )
+    if isinstance(exc, exceptions.ValidationError):
+        errors = list(flatten_errors(exc.detail))
+        detail = "; ".join(
+            f"{e['field']}: {e['message']}" if e["field"] else e["message"] for e in errors
+        )
+        body = problem_body(response.status_code, detail, slug=slug, title=title, errors=errors)
+    else:
+        detail = str(getattr(exc, "detail", "")) or title
+        body = problem_body(response.status_code, detail, slug=slug, title=title)
+    response.data = body
+    response.content_type = PROBLEM_CONTENT_TYPE
+    return response
+
+
+# Django's own error views, for errors that arise outside DRF.
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return problem_response(400, "The request could not be understood.")
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return problem_response(403, "You may not do this.")
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return problem_response(404, "There is nothing at this address.")
+
+
+def server_error(request: HttpRequest) -> JsonResponse:
+    return problem_response(500, "The hub could not complete the request.")

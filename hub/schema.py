@@ -1,0 +1,119 @@
+"""OpenAPI description: scopes per operation, the hub's headers, and every problem response."""
+
+from typing import Any
+
+from drf_spectacular.contrib.django_oauth_toolkit import DjangoOAuthToolkitScheme
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import ResolvedComponent
+from drf_spectacular.utils import OpenApiParameter
+
+from agencies.permissions import required_scopes_of
+from sharing_policies.vocabulary import Purpose
+
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "description": "An RFC 9457 problem. It never echoes personal data or database errors.",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string", "format": "uri"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "description": "For validation problems: one entry per offending field.",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+}
+
+ERROR_DESCRIPTIONS = {
+    "400": "Malformed request: bad JSON, wrong types, unknown fields, an unknown `X-Purpose`.",
+    "401": "Missing, invalid, expired or revoked token.",
+    "403": "The token lacks a scope this operation needs, or the agency's role may not act.",
+    "404": "Not found, or not visible to your agency (never distinguished).",
+    "406": "No acceptable representation (this API answers JSON).",
+    "413": "Request body too large.",
+    "415": "Unsupported media type (send application/json).",
+    "422": "Well-formed, but refused by a rule of the hub (the problem says which).",
+    "429": "Rate limit exceeded; see Retry-After.",
+    "500": "The hub could not complete the request.",
+}
+
+REQUEST_ID_HEADER = OpenApiParameter(
+    "X-Request-ID",
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="Your correlation id (letters, digits, `._:-`, up to 128), echoed back; "
+    "the hub makes one when you give none.",
+)
+REQUEST_ID_RESPONSE_HEADER = OpenApiParameter(
+    "X-Request-ID",
+    location=OpenApiParameter.HEADER,
+    response=True,
+    description="The request's correlation id.",
+)
+PURPOSE_HEADER = OpenApiParameter(
+    "X-Purpose",
+    location=OpenApiParameter.HEADER,
+    required=False,
+    enum=[p.value for p in Purpose],
+    description="Why you ask; defaults to your client's registered purpose. What you may see "
+    "depends on it.",
+)
+
+
+class AgencyTokenScheme(DjangoOAuthToolkitScheme):
+    """Lists each operation's scopes, read from the same declaration the permission enforces."""
+
+    target_class = "agencies.authentication.AgencyTokenAuthentication"
+    priority = 1
+
+    def get_security_requirement(self, auto_schema: AutoSchema) -> dict[str, list[str]]:
+        return {self.name: required_scopes_of(auto_schema.view) or []}
+
+
+class HubAutoSchema(AutoSchema):
+    def get_tags(self) -> list[str]:
+        # /api/v1/referrals/{id}/ -> "referrals"
+        return [self.path.removeprefix("/api/v1/").split("/")[0]]
+
+    def get_override_parameters(self) -> list[Any]:
+        extra = [REQUEST_ID_HEADER, REQUEST_ID_RESPONSE_HEADER]
+        if getattr(self.view, "touches_personal_data", False) or self.method != "GET":
+            extra.append(PURPOSE_HEADER)
+        return [*super().get_override_parameters(), *extra]
+
+    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
+        responses = super()._get_response_bodies(direction)
+        self.registry.register_on_missing(
+            ResolvedComponent(
+                name="Problem",
+                type=ResolvedComponent.SCHEMA,
+                object="Problem",
+                schema=PROBLEM_SCHEMA,
+            )
+        )
+        codes = ["400", "401", "403", "406", "429", "500"]
+        if "{" in self.path:
+            codes.append("404")
+        if self.method in ("POST", "PUT", "PATCH"):
+            codes += ["413", "415", "422"]
+        for code in sorted(codes):
+            responses.setdefault(
+                code,
+                {
+                    "description": ERROR_DESCRIPTIONS[code],
+                    "headers": self._get_response_headers_for_code(code, direction),
+                    "content": {
+                        "application/problem+json": {
+                            "schema": {"$ref": "#/components/schemas/Problem"}
+                        }
+                    },
+                },
+            )
+        return responses

@@ -1,0 +1,32 @@
+"""Serializer building blocks shared by every API module."""
+
+from typing import Any
+
+from rest_framework import serializers
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses unknown keys (a 400 naming them), at every level of nesting.
+
+    DRF silently drops keys it does not know; here a misspelt field is a caller's error to
+    hear about, never data quietly lost.
+    """
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            writable = {name for name, f in self.fields.items() if not f.read_only}
+            unknown = sorted(set(data) - writable)
+            if unknown:
+                raise serializers.ValidationError(
+                    {key: ["Unknown field (or read-only here)."] for key in unknown}
+                )
+        return super().to_internal_value(data)
+
+
+class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
+    """A model serializer that refuses unknown keys."""
+
+
+class WithheldSerializer(serializers.Serializer):
+    category = serializers.CharField()
+    reason = serializers.CharField()

@@ -1,0 +1,153 @@
+"""Programmes, the people referrals are about, and referrals themselves.
+
+Personal data is kept per category (one field or table each), so that what a caller may not
+see is never even loaded into its response.
+"""
+
+import uuid
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+
+from agencies.models import Agency
+
+
+class Approach(models.TextChoices):
+    SOCIAL_EDUCATIONAL = "social_educational"
+    CRIMINOLOGICAL = "criminological"
+    PSYCHOTHERAPEUTIC = "psychotherapeutic"
+    FAMILY = "family"
+
+
+class Modality(models.TextChoices):
+    GROUP = "group"
+    INDIVIDUAL = "individual"
+    COUPLES = "couples"
+    MEDIATION = "mediation"
+
+
+# Couple work and mediation are never a response to domestic violence (DESIGN.md, principle 5).
+REFUSED_MODALITIES: frozenset[str] = frozenset({Modality.COUPLES, Modality.MEDIATION})
+
+
+class Programme(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    provider = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="programmes")
+    name = models.CharField(max_length=200)
+    approach = models.CharField(max_length=32, choices=Approach.choices)
+    modality = models.CharField(max_length=32, choices=Modality.choices)
+    capacity = models.PositiveIntegerField(null=True, blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "name"], name="programme_name_per_provider")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Person(models.Model):
+    """A man referred, or a partner: one record across referrals, for subject-access requests.
+
+    What a referral says about the person stays on that referral (it is the referrer's data);
+    the person record only ties referrals together through strong identifiers.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Person {self.id}"
+
+
+class PersonIdentifier(models.Model):
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="identifiers")
+    system = models.CharField(max_length=100)
+    value = models.CharField(max_length=100)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["system", "value"], name="identifier_unique_in_system")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.system} identifier of person {self.person_id}"
+
+
+class Status(models.TextChoices):
+    SUBMITTED = "submitted"
+    ACKNOWLEDGED = "acknowledged"
+    ASSESSMENT = "assessment"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    IN_PROGRAMME = "in_programme"
+    COMPLETED = "completed"
+    TERMINATED = "terminated"
+    WITHDRAWN = "withdrawn"
+
+
+class Referral(models.Model):
+    # referral.admin
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    status = models.CharField(max_length=32, choices=Status.choices, default=Status.SUBMITTED)
+    referrer = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="referrals_made")
+    provider = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="referrals_run")
+    programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="referrals")
+    observers = models.ManyToManyField(Agency, related_name="referrals_observed", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    created_by_client = models.CharField(max_length=100)
+
+    # partner.identity (with the partner's own person record)
+    partner_service = models.ForeignKey(
+        Agency,
+        on_delete=models.PROTECT,
+        related_name="referrals_supported",
+        null=True,
+        blank=True,
+    )
+    partner = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="referrals_as_partner", null=True
+    )
+    partner_identity = models.JSONField(encoder=DjangoJSONEncoder, null=True)
+
+    # subject.identity (with the man's person record) and subject.contact
+    subject = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="referrals_as_subject"
+    )
+    subject_identity = models.JSONField(encoder=DjangoJSONEncoder)
+    subject_contact = models.JSONField(encoder=DjangoJSONEncoder, null=True)
+
+    offence = models.JSONField(encoder=DjangoJSONEncoder, null=True)
+    risk = models.JSONField(encoder=DjangoJSONEncoder, null=True)
+    partner_contact = models.JSONField(encoder=DjangoJSONEncoder, null=True)
+    children = models.JSONField(encoder=DjangoJSONEncoder, null=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        indexes = [models.Index(fields=["referrer", "-created_at"], name="referral_by_referrer")]
+
+    def __str__(self) -> str:
+        # Never personal data: the admin and logs may print this.
+        return f"Referral {self.id}"
+
+
+class PartnerDisclosure(models.Model):
+    """One entry of partner.disclosures, supplied by the agency that recorded it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="disclosures")
+    supplier = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    disclosed_on = models.DateField(null=True)
+    summary = models.TextField()
+
+    class Meta:
+        ordering = ("recorded_at", "id")
+
+    def __str__(self) -> str:
+        return f"Partner disclosure {self.id}"

@@ -1,0 +1,113 @@
+"""A referral as one agency may see it: built from the disclosure decision, category by category.
+
+Only disclosed categories are ever read from the referral, so a withheld category cannot leak
+through a forgotten `del`. Keys follow DESIGN.md's body.
+"""
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+from referrals.models import Referral
+from sharing_policies.decision import Decision, Role
+from sharing_policies.vocabulary import Category
+
+VICTIM_SERVICE_KIND = "victim_service"
+
+
+def agency_ref(agency_id: UUID | None, referral: Referral, decision: Decision) -> str | None:
+    """An agency id, except the partner service's for those who may not know who it is."""
+    if agency_id is None:
+        return None
+    if (
+        agency_id == referral.partner_service_id
+        and not decision.sees(Category.PARTNER_IDENTITY)
+        and Role.PARTNER_SERVICE not in decision.roles
+    ):
+        return VICTIM_SERVICE_KIND
+    return str(agency_id)
+
+
+def admin(referral: Referral, decision: Decision) -> dict[str, Any]:
+    return {
+        "id": str(referral.id),
+        "status": referral.status,
+        "referrer": str(referral.referrer_id),
+        "provider": str(referral.provider_id),
+        "observers": sorted(str(a.id) for a in referral.observers.all()),
+        "programme": str(referral.programme_id),
+        "created_at": referral.created_at.isoformat().replace("+00:00", "Z"),
+        "updated_at": referral.updated_at.isoformat().replace("+00:00", "Z"),
+    }
+
+
+def subject_identity(referral: Referral, decision: Decision) -> dict[str, Any]:
+    return {"id": str(referral.subject_id), **referral.subject_identity}
+
+
+def partner_identity(referral: Referral, decision: Decision) -> dict[str, Any] | None:
+    if referral.partner_id is None:
+        return None
+    return {"id": str(referral.partner_id), **(referral.partner_identity or {})}
+
+
+def partner_disclosures(referral: Referral, decision: Decision) -> list[dict[str, Any]]:
+    visible_from = decision.disclosure_entries_from
+    return [
+        {
+            "id": str(entry.id),
+            "supplier": agency_ref(entry.supplier_id, referral, decision),
+            "recorded_at": entry.recorded_at.isoformat().replace("+00:00", "Z"),
+            **({"disclosed_on": entry.disclosed_on.isoformat()} if entry.disclosed_on else {}),
+            "summary": entry.summary,
+        }
+        for entry in referral.disclosures.all()
+        if visible_from is None or entry.supplier_id in visible_from
+    ]
+
+
+def programme_progress(referral: Referral, decision: Decision) -> dict[str, Any]:
+    # Reports back (assessment, attendance, risk changes, completion) join this list as
+    # providers write them.
+    return {"reports": []}
+
+
+# category -> (path in the body, how to read it). referral.admin is the top level.
+RENDERERS: dict[Category, tuple[tuple[str, ...], Callable[[Referral, Decision], Any]]] = {
+    Category.SUBJECT_IDENTITY: (("subject", "identity"), subject_identity),
+    Category.SUBJECT_CONTACT: (("subject", "contact"), lambda r, d: r.subject_contact),
+    Category.OFFENCE: (("offence",), lambda r, d: r.offence),
+    Category.RISK: (("risk",), lambda r, d: r.risk),
+    Category.PROGRAMME_PROGRESS: (("programme_progress",), programme_progress),
+    Category.PARTNER_IDENTITY: (("partner", "identity"), partner_identity),
+    Category.PARTNER_CONTACT: (("partner", "contact"), lambda r, d: r.partner_contact),
+    Category.PARTNER_DISCLOSURES: (("partner", "disclosures"), partner_disclosures),
+    Category.CHILDREN: (("children",), lambda r, d: r.children or []),
+}
+
+
+def render_referral(referral: Referral, decision: Decision) -> dict[str, Any]:
+    """The caller's minimised view: every disclosed category's key, and no withheld one."""
+    body = admin(referral, decision)
+    if decision.sees(Category.PARTNER_IDENTITY) or Role.PARTNER_SERVICE in decision.roles:
+        # The partner service always sees its own role; others only with partner.identity.
+        body["partner_service"] = agency_ref(referral.partner_service_id, referral, decision)
+    for category, (path, read) in RENDERERS.items():
+        if not decision.sees(category):
+            continue
+        parent = body
+        for key in path[:-1]:
+            parent = parent.setdefault(key, {})
+        parent[path[-1]] = read(referral, decision)
+    body["withheld"] = [
+        {"category": str(w.category), "reason": str(w.reason)} for w in decision.withheld
+    ]
+    return body
+
+
+def etag_of(view: dict[str, Any]) -> str:
+    """An entity tag over exactly what the caller sees (never over withheld data)."""
+    canonical = json.dumps(view, sort_keys=True, separators=(",", ":"), default=str)
+    return '"' + hashlib.sha256(canonical.encode()).hexdigest()[:32] + '"'

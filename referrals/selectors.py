@@ -1,0 +1,35 @@
+"""Reads of referrals, always scoped to what the calling agency is party to."""
+
+from uuid import UUID
+
+from django.db.models import Q, QuerySet
+
+from hub.exceptions import NotAParty
+from referrals.models import Programme, Referral
+
+
+def referral_queryset() -> QuerySet[Referral]:
+    """Everything a referral's view needs, in a fixed number of queries for any page size."""
+    return Referral.objects.select_related("programme").prefetch_related("observers", "disclosures")
+
+
+def referrals_visible_to(*, agency_id: UUID) -> QuerySet[Referral]:
+    """The referrals an agency is party to; nobody else can see that a referral exists."""
+    observed = Referral.observers.through.objects.filter(agency_id=agency_id).values("referral_id")
+    return referral_queryset().filter(
+        Q(referrer_id=agency_id)
+        | Q(provider_id=agency_id)
+        | Q(partner_service_id=agency_id)
+        | Q(id__in=observed)
+    )
+
+
+def referral_get_visible(*, agency_id: UUID, referral_id: UUID) -> Referral:
+    referral = referrals_visible_to(agency_id=agency_id).filter(id=referral_id).first()
+    if referral is None:
+        raise NotAParty("No referral with this id is visible to your agency.")
+    return referral
+
+
+def programme_list() -> QuerySet[Programme]:
+    return Programme.objects.all()

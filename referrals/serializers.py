@@ -1,0 +1,209 @@
+"""Request bodies (validated strictly) and the documented shape of responses.
+
+A referral response is built by `referrals.representation` from the disclosure decision;
+the response serializers here describe that shape for the OpenAPI schema, where every
+category's key is optional because a withheld category has no key at all.
+"""
+
+import datetime
+
+from django.utils import timezone
+from rest_framework import serializers
+
+from hub.serializers import StrictModelSerializer, StrictSerializer
+from referrals.models import Approach, Modality, Programme, Status
+from sharing_policies.vocabulary import Category, WithholdReason
+
+RISK_LEVELS = ("standard", "medium", "high")
+SHORT = 200
+LONG = 5000
+
+
+def not_in_future(value: datetime.date) -> datetime.date:
+    if value > timezone.localdate():
+        raise serializers.ValidationError("Must not be in the future.")
+    return value
+
+
+# --- Programmes ----------------------------------------------------------------------------------
+
+
+class ProgrammeSerializer(StrictModelSerializer):
+    provider = serializers.CharField(source="provider_id", read_only=True)
+    approach = serializers.ChoiceField(choices=Approach.choices)
+    modality = serializers.ChoiceField(
+        choices=Modality.choices,
+        help_text="`couples` and `mediation` may be listed, but the hub refuses referrals to "
+        "them: couple work is never a response to domestic violence.",
+    )
+    capacity = serializers.IntegerField(
+        min_value=1, max_value=10_000, required=False, allow_null=True
+    )
+    active = serializers.BooleanField(required=False, default=True)
+
+    class Meta:
+        model = Programme
+        fields = ("id", "provider", "name", "approach", "modality", "capacity", "active")
+        read_only_fields = ("id", "provider")
+
+
+# --- Referral bodies -----------------------------------------------------------------------------
+
+
+class IdentifierSerializer(StrictSerializer):
+    system = serializers.CharField(
+        max_length=100, help_text="The issuing system, e.g. `uk.police.pnc`."
+    )
+    value = serializers.CharField(max_length=100)
+
+
+class SubjectIdentitySerializer(StrictSerializer):
+    id = serializers.UUIDField(read_only=True, help_text="The man's person id in the hub.")
+    given_name = serializers.CharField(max_length=SHORT)
+    family_name = serializers.CharField(max_length=SHORT)
+    date_of_birth = serializers.DateField(validators=[not_in_future])
+    identifiers = IdentifierSerializer(many=True, required=False, max_length=20)
+
+
+class SubjectContactSerializer(StrictSerializer):
+    address = serializers.CharField(max_length=LONG, required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=50, required=False, allow_blank=True)
+
+
+class SubjectSerializer(StrictSerializer):
+    identity = SubjectIdentitySerializer(required=False)
+    contact = SubjectContactSerializer(required=False, allow_null=True)
+
+
+class SubjectCreateSerializer(SubjectSerializer):
+    identity = SubjectIdentitySerializer()
+
+
+class CourtOrderSerializer(StrictSerializer):
+    reference = serializers.CharField(max_length=SHORT, required=False)
+    court = serializers.CharField(max_length=SHORT, required=False)
+    made_on = serializers.DateField(required=False, validators=[not_in_future])
+    requirements = serializers.ListField(
+        child=serializers.CharField(max_length=LONG), required=False, max_length=50
+    )
+
+
+class OffenceSerializer(StrictSerializer):
+    summary = serializers.CharField(
+        max_length=LONG,
+        required=False,
+        allow_blank=True,
+        help_text="The incident or offence. Never what the partner said: that belongs in "
+        "`partner.disclosures`, which never reaches the men's programme.",
+    )
+    court_order = CourtOrderSerializer(required=False, allow_null=True)
+
+
+class RiskSerializer(StrictSerializer):
+    level = serializers.ChoiceField(choices=RISK_LEVELS, required=False)
+    tool = serializers.CharField(max_length=SHORT, required=False, allow_blank=True)
+    summary = serializers.CharField(
+        max_length=LONG,
+        required=False,
+        allow_blank=True,
+        help_text="The risk assessment. Never what the partner said: put that in "
+        "`partner.disclosures`.",
+    )
+    marac = serializers.BooleanField(required=False, help_text="Heard at a MARAC.")
+
+
+class PartnerIdentitySerializer(StrictSerializer):
+    id = serializers.UUIDField(read_only=True, help_text="The partner's person id in the hub.")
+    name = serializers.CharField(max_length=SHORT)
+    identifiers = IdentifierSerializer(many=True, required=False, max_length=20)
+
+
+class PartnerContactSerializer(StrictSerializer):
+    address = serializers.CharField(max_length=LONG, required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=50, required=False, allow_blank=True)
+    safe_contact = serializers.CharField(
+        max_length=LONG,
+        required=False,
+        allow_blank=True,
+        help_text="How and when she may be contacted safely.",
+    )
+
+
+class DisclosureSerializer(StrictSerializer):
+    id = serializers.UUIDField(read_only=True)
+    supplier = serializers.CharField(
+        read_only=True,
+        help_text="The agency that recorded the entry (its kind only, `victim_service`, where "
+        "the caller may not know who supports the partner).",
+    )
+    recorded_at = serializers.DateTimeField(read_only=True)
+    disclosed_on = serializers.DateField(required=False, validators=[not_in_future])
+    summary = serializers.CharField(max_length=LONG, help_text="What the partner told the agency.")
+
+
+class PartnerSerializer(StrictSerializer):
+    identity = PartnerIdentitySerializer(required=False, allow_null=True)
+    contact = PartnerContactSerializer(required=False, allow_null=True)
+    disclosures = DisclosureSerializer(many=True, required=False, max_length=100)
+
+
+class ChildSerializer(StrictSerializer):
+    age = serializers.IntegerField(min_value=0, max_value=17)
+    notes = serializers.CharField(max_length=LONG, required=False, allow_blank=True)
+
+
+class ReferralCreateSerializer(StrictSerializer):
+    programme = serializers.UUIDField()
+    subject = SubjectCreateSerializer()
+    offence = OffenceSerializer(required=False)
+    risk = RiskSerializer(required=False)
+    partner = PartnerSerializer(required=False)
+    partner_service = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        help_text="The victim service that supports the partner (an agency of kind "
+        "`victim_service`).",
+    )
+    observers = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=20)
+    children = ChildSerializer(many=True, required=False, max_length=30)
+
+
+# --- Referral responses (documentation of what representation.py builds) ------------------------
+
+
+class WithheldSerializer(serializers.Serializer):
+    category = serializers.ChoiceField(choices=[c.value for c in Category])
+    reason = serializers.ChoiceField(choices=[r.value for r in WithholdReason])
+
+
+class ProgrammeProgressSerializer(serializers.Serializer):
+    reports = serializers.ListField(child=serializers.DictField(), read_only=True)
+
+
+class ReferralSerializer(serializers.Serializer):
+    """A referral as the caller may see it: the key of every disclosed category, no other."""
+
+    id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=Status.choices)
+    referrer = serializers.CharField()
+    provider = serializers.CharField()
+    observers = serializers.ListField(child=serializers.CharField())
+    programme = serializers.UUIDField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    partner_service = serializers.CharField(
+        required=False,
+        allow_null=True,
+        help_text="Part of `partner.identity`; the partner service itself always sees it.",
+    )
+    subject = SubjectSerializer(required=False)
+    offence = OffenceSerializer(required=False, allow_null=True)
+    risk = RiskSerializer(required=False, allow_null=True)
+    programme_progress = ProgrammeProgressSerializer(required=False)
+    partner = PartnerSerializer(required=False)
+    children = ChildSerializer(many=True, required=False)
+    withheld = WithheldSerializer(
+        many=True,
+        help_text="Every category not disclosed to the caller, with the first reason that "
+        "applies; never its content.",
+    )

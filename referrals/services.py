@@ -1,0 +1,152 @@
+"""Writes for programmes and referrals; each takes the acting agency, never a default."""
+
+from collections.abc import Iterable
+from typing import Any
+from uuid import UUID
+
+from django.db import IntegrityError, transaction
+
+from agencies.actors import Actor
+from agencies.models import REFERRER_KINDS, Agency, AgencyKind
+from hub.exceptions import PolicyViolation, RoleNotPermitted, UnknownReference
+from referrals.models import (
+    REFUSED_MODALITIES,
+    PartnerDisclosure,
+    Person,
+    PersonIdentifier,
+    Programme,
+    Referral,
+)
+
+
+def programme_create(*, actor: Actor, data: dict[str, Any]) -> Programme:
+    if actor.agency.kind != AgencyKind.PROGRAMME_PROVIDER:
+        raise RoleNotPermitted("Only a programme provider lists programmes.")
+    if Programme.objects.filter(provider=actor.agency, name=data["name"]).exists():
+        raise PolicyViolation("Your agency already lists a programme of this name.", field="name")
+    return Programme.objects.create(provider=actor.agency, **data)
+
+
+def person_for(identifiers: Iterable[dict[str, str]]) -> Person:
+    """The person these strong identifiers name, or a new person.
+
+    Never matched by name or date of birth: two men may share both, and a false match would
+    merge their records.
+    """
+    pairs = {(i["system"], i["value"]) for i in identifiers}
+    known = PersonIdentifier.objects.filter(
+        system__in={s for s, _ in pairs}, value__in={v for _, v in pairs}
+    )
+    matches = {i.person_id for i in known if (i.system, i.value) in pairs}
+    if len(matches) > 1:
+        raise PolicyViolation(
+            "These identifiers belong to different people in the hub; check them.",
+            field="identifiers",
+        )
+    person = Person.objects.get(id=matches.pop()) if matches else Person.objects.create()
+    held = {(i.system, i.value) for i in known}
+    PersonIdentifier.objects.bulk_create(
+        PersonIdentifier(person=person, system=s, value=v) for s, v in sorted(pairs - held)
+    )
+    return person
+
+
+def agencies_by_id(ids: Iterable[UUID]) -> dict[UUID, Agency]:
+    return {a.id: a for a in Agency.objects.filter(id__in=set(ids), active=True)}
+
+
+def referral_parties(
+    *, programme_id: UUID, partner_service_id: UUID | None, observer_ids: list[UUID]
+) -> tuple[Programme, Agency | None, list[Agency]]:
+    """Checks the programme and the agencies a new referral names."""
+    programme = Programme.objects.select_related("provider").filter(id=programme_id).first()
+    if programme is None:
+        raise UnknownReference("No programme has this id.", field="programme")
+    if programme.modality in REFUSED_MODALITIES:
+        raise PolicyViolation(
+            f"This programme's modality is {programme.modality}: couple work and mediation are "
+            "never a response to domestic violence, so the hub does not refer to them.",
+            field="programme",
+        )
+    if not programme.active or not programme.provider.active:
+        raise PolicyViolation("This programme is not taking referrals.", field="programme")
+    if programme.provider.kind != AgencyKind.PROGRAMME_PROVIDER:
+        raise PolicyViolation(
+            "This programme's provider is not a programme provider.", field="programme"
+        )
+
+    named = agencies_by_id([*observer_ids, *([partner_service_id] if partner_service_id else [])])
+    partner_service = None
+    if partner_service_id is not None:
+        partner_service = named.get(partner_service_id)
+        if partner_service is None:
+            raise UnknownReference("No active agency has this id.", field="partner_service")
+        if partner_service.kind != AgencyKind.VICTIM_SERVICE:
+            raise PolicyViolation(
+                "The partner service must be an agency of kind victim_service.",
+                field="partner_service",
+            )
+    observers = []
+    for index, observer_id in enumerate(dict.fromkeys(observer_ids)):
+        observer = named.get(observer_id)
+        if observer is None:
+            raise UnknownReference("No active agency has this id.", field=f"observers.{index}")
+        if observer.kind == AgencyKind.VICTIM_SERVICE:
+            raise PolicyViolation(
+                "A victim service cannot be an observer: name it as the partner service.",
+                field=f"observers.{index}",
+            )
+        observers.append(observer)
+    return programme, partner_service, observers
+
+
+@transaction.atomic
+def referral_create(*, actor: Actor, data: dict[str, Any]) -> Referral:
+    """A new referral from the acting agency, which becomes its referrer."""
+    if actor.agency.kind not in REFERRER_KINDS:
+        raise RoleNotPermitted(
+            "Only courts, probation, police, children's services and MARACs make referrals."
+        )
+    programme, partner_service, observers = referral_parties(
+        programme_id=data["programme"],
+        partner_service_id=data.get("partner_service"),
+        observer_ids=data.get("observers", []),
+    )
+    subject = data["subject"]
+    identity = subject["identity"]
+    partner = data.get("partner") or {}
+    partner_identity = partner.get("identity")
+    try:
+        with transaction.atomic():
+            subject_person = person_for(identity.get("identifiers", []))
+            partner_person = (
+                person_for(partner_identity.get("identifiers", [])) if partner_identity else None
+            )
+    except IntegrityError as exc:
+        # Two referrals naming the same new identifier at once: the other one won.
+        raise PolicyViolation(
+            "The same person is being recorded by another request; try again.", field="subject"
+        ) from exc
+
+    referral = Referral.objects.create(
+        referrer=actor.agency,
+        provider=programme.provider,
+        programme=programme,
+        partner_service=partner_service,
+        created_by_client=actor.client.client_id,
+        subject=subject_person,
+        subject_identity={"identifiers": [], **identity},
+        subject_contact=subject.get("contact"),
+        offence=data.get("offence"),
+        risk=data.get("risk"),
+        partner=partner_person,
+        partner_identity=partner_identity,
+        partner_contact=partner.get("contact"),
+        children=data.get("children"),
+    )
+    referral.observers.set(observers)
+    PartnerDisclosure.objects.bulk_create(
+        PartnerDisclosure(referral=referral, supplier=actor.agency, **entry)
+        for entry in partner.get("disclosures", [])
+    )
+    return referral

@@ -1,0 +1,138 @@
+"""Programmes and referrals over HTTP: validate, call one service or selector, render."""
+
+from typing import Any
+from uuid import UUID
+
+from django.db import transaction
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from hub.api import EMERGENCY_HEADER, HubViewMixin
+from referrals import selectors, services
+from referrals.models import Referral
+from referrals.representation import etag_of, render_referral
+from referrals.serializers import ProgrammeSerializer, ReferralCreateSerializer, ReferralSerializer
+from sharing_policies.decision import Decision, Requester
+from sharing_policies.selectors import decision_for
+from sharing_policies.vocabulary import PARTNER_CATEGORIES, SUBJECT_CATEGORIES
+
+
+class ProgrammeListView(HubViewMixin, GenericAPIView):
+    """The programme catalogue. Any valid token reads it; a provider lists its own entries."""
+
+    required_scopes = {"get": [], "post": ["referrals:write"]}
+    serializer_class = ProgrammeSerializer
+    cursor_ordering = ("-created_at", "-id")
+
+    def get_queryset(self) -> Any:
+        return selectors.programme_list()
+
+    @extend_schema(responses=ProgrammeSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(ProgrammeSerializer(page, many=True).data)
+
+    @extend_schema(request=ProgrammeSerializer, responses={201: ProgrammeSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = ProgrammeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        programme = services.programme_create(actor=self.actor, data=serializer.validated_data)
+        return Response(ProgrammeSerializer(programme).data, status=status.HTTP_201_CREATED)
+
+
+class ReferralViewMixin(HubViewMixin):
+    touches_personal_data = True
+
+    def requester(self) -> Requester:
+        actor = self.actor
+        return Requester(agency=actor.agency.id, kind=actor.agency.kind, purpose=self.purpose)
+
+    def view_of(self, referral: Referral) -> dict[str, Any]:
+        """The caller's minimised view of a referral, noted for the access record."""
+        decision: Decision = decision_for(referral, self.requester())
+        persons = [referral.subject_id] if decision.disclosed & SUBJECT_CATEGORIES else []
+        if referral.partner_id and decision.disclosed & PARTNER_CATEGORIES:
+            persons.append(referral.partner_id)
+        self.access.add(referral.id, decision, persons)
+        return render_referral(referral, decision)
+
+
+class ReferralListView(ReferralViewMixin, GenericAPIView):
+    """Referrals: create one (the token's agency refers), or list those your agency is party to."""
+
+    required_scopes = {"get": ["referrals:read"], "post": ["referrals:write"]}
+    serializer_class = ReferralSerializer
+    cursor_ordering = ("-created_at", "-id")
+
+    def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):
+            return Referral.objects.none()
+        return selectors.referrals_visible_to(agency_id=self.actor.agency.id)
+
+    @extend_schema(
+        summary="List the referrals your agency is party to",
+        responses=ReferralSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        with transaction.atomic():
+            page = self.paginate_queryset(self.get_queryset())
+            results = [self.view_of(referral) for referral in page]
+            self.record_access(status.HTTP_200_OK)
+        return self.get_paginated_response(results)
+
+    @extend_schema(
+        summary="Refer a man into a programme",
+        request=ReferralCreateSerializer,
+        responses={201: ReferralSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = ReferralCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with transaction.atomic():
+            created = services.referral_create(actor=self.actor, data=serializer.validated_data)
+            referral = selectors.referral_get_visible(
+                agency_id=self.actor.agency.id, referral_id=created.id
+            )
+            view = self.view_of(referral)
+            self.record_access(status.HTTP_201_CREATED)
+        return Response(
+            view,
+            status=status.HTTP_201_CREATED,
+            headers={"ETag": etag_of(view), "Location": f"{request.path}{referral.id}/"},
+        )
+
+
+class ReferralDetailView(ReferralViewMixin, GenericAPIView):
+    """One referral, minimised to what your agency may see for its purpose."""
+
+    required_scopes = {"get": ["referrals:read"]}
+    serializer_class = ReferralSerializer
+    honours_emergency_justification = True
+
+    @extend_schema(
+        summary="Read a referral",
+        parameters=[
+            OpenApiParameter(
+                EMERGENCY_HEADER,
+                location=OpenApiParameter.HEADER,
+                required=False,
+                description="Emergency release (at least 10 characters): releases categories "
+                "granted on `vital_interests`; audited, flagged for DPO review, and reported "
+                "to the data's supplier.",
+            )
+        ],
+        responses={
+            200: OpenApiResponse(ReferralSerializer, description="The minimised referral."),
+        },
+    )
+    def get(self, request: Request, referral_id: UUID) -> Response:
+        with transaction.atomic():
+            referral = selectors.referral_get_visible(
+                agency_id=self.actor.agency.id, referral_id=referral_id
+            )
+            view = self.view_of(referral)
+            self.record_access(status.HTTP_200_OK)
+        return Response(view, headers={"ETag": etag_of(view)})

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SharingPoliciesConfig(AppConfig):
+    name = "sharing_policies"
+    verbose_name = "Sharing policies"
