@@ -143,6 +143,7 @@ USE_TZ = True
 # --- Static files: the docs' assets are served by the hub itself, DEBUG or not -----------------
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns about a missing one
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # Plain storage: manifest storage breaks pages until collectstatic has run.
