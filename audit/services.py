@@ -11,6 +11,8 @@ from agencies.actors import Actor
 from audit.models import AccessRecord, Outcome
 from sharing_policies.decision import Decision
 
+DENIED_STATUSES = frozenset({401, 403, 404})
+
 
 @dataclass
 class AccessDetails:
@@ -77,7 +79,8 @@ def access_record_write(
         person=str(actor.person.id) if actor and actor.person else "",
         purpose=purpose,
         justification=justification,
-        flagged=bool(justification) or status in (401, 403),
+        # Emergency releases and denied attempts are for a DPO to review.
+        flagged=bool(justification) or status in DENIED_STATUSES,
         method=request.method or "",
         path=request.path[:500],
         status=status,

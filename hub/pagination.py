@@ -23,6 +23,6 @@ class CursorPagination(pagination.CursorPagination):
             "required": ["results", "next"],
             "properties": {
                 "results": schema,
-                "next": {"type": "string", "format": "uri", "nullable": True},
+                "next": {"type": ["string", "null"], "format": "uri"},
             },
         }

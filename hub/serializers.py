@@ -6,11 +6,9 @@ from rest_framework import serializers
 
 
 class StrictSerializer(serializers.Serializer):
-    """Refuses unknown keys (a 400 naming them), at every level of nesting.
-
-    DRF silently drops keys it does not know; here a misspelt field is a caller's error to
-    hear about, never data quietly lost.
-    """
+    # Refuses unknown keys (a 400 naming them), at every level of nesting. DRF silently drops
+    # keys it does not know; here a misspelt field is a caller's error to hear about, never
+    # data quietly lost. (A comment, not a docstring: the schema would give it to every body.)
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):
@@ -24,9 +22,4 @@ class StrictSerializer(serializers.Serializer):
 
 
 class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
-    """A model serializer that refuses unknown keys."""
-
-
-class WithheldSerializer(serializers.Serializer):
-    category = serializers.CharField()
-    reason = serializers.CharField()
+    pass  # a model serializer that refuses unknown keys

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 from django.db import connection
-from openapi_schema_validator import OAS30Validator
+from openapi_schema_validator import OAS31Validator
 from rest_framework.test import APIClient
 
 from agencies.models import Agency, AgencyKind
@@ -67,7 +67,7 @@ def assert_matches_schema(response: Any, method: str, path: str) -> None:
     assert content_type in documented["content"], f"undocumented content type {content_type}"
     schema = documented["content"][content_type]["schema"]
     root = {**schema, "components": openapi_schema()["components"]}
-    OAS30Validator(root).validate(response.json())
+    OAS31Validator(root).validate(response.json())
 
 
 class SchemaCheckedClient(APIClient):
