@@ -34,5 +34,5 @@ class ClientAdmin(admin.ModelAdmin):
     search_fields = ("name", "client_id", "agency__name")
     # The secret is hashed on save and shown once by `manage.py create_client`; the admin
     # never shows or sets it.
-    exclude = ("client_secret", "user")
+    exclude = ("client_secret", "hash_client_secret", "user")
     readonly_fields = ("client_id",)

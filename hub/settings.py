@@ -77,7 +77,8 @@ ASGI_APPLICATION = "hub.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # Searched before the apps' own templates: the hub overrides a few of them.
+        "DIRS": [BASE_DIR / "hub" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

@@ -26,7 +26,14 @@ api_v1 = [
 
 urlpatterns = [
     path("o/", include(oauth_patterns)),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(
+            template_name="admin/login.html",
+            extra_context={"site_header": "Referral hub", "site_title": "Referral hub"},
+        ),
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
