@@ -15,7 +15,9 @@ class AgencyTokenAuthentication(OAuth2Authentication):
     www_authenticate_realm = "referral-hub"
 
     def authenticate(self, request: Request) -> tuple[Any, Any] | None:
-        result = super().authenticate(request)
+        # The Django request, not DRF's: DOT reads `request.POST`, which on DRF's request would
+        # parse the body, and a malformed body would then answer 400 before the 401 or 403.
+        result = super().authenticate(request._request)
         if result is None:
             return None
         user, token = result

@@ -31,6 +31,9 @@ class HasRequiredScopes(BasePermission):
     def has_permission(self, request: Request, view: Any) -> bool:
         if getattr(request._request, "actor", None) is None:
             return False
+        if not hasattr(view, request.method.lower()):
+            # A method the view does not offer: let dispatch answer 405 with its Allow header.
+            return True
         needed = required_scopes_of(view)
         if needed is None:
             return False

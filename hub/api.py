@@ -8,18 +8,34 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from rest_framework.exceptions import ValidationError
+from rest_framework import status
+from rest_framework.exceptions import APIException, ParseError, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from agencies.actors import Actor, actor_of
 from audit.services import AccessDetails, access_record_write
+from hub.middleware import body_too_large_detail, declared_body_length
 from hub.problems import PROBLEM_CONTENT_TYPE, ProblemJSONRenderer
 from sharing_policies.vocabulary import PURPOSES, Purpose
 
 PURPOSE_HEADER = "X-Purpose"
 EMERGENCY_HEADER = "X-Emergency-Justification"
 MIN_JUSTIFICATION_LENGTH = 10
+
+
+class PayloadTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "payload_too_large"
+
+
+def check_body_size(request: Request) -> None:
+    """Before anything parses the body (DRF reads it lazily, on first use of request.data)."""
+    length = declared_body_length(request._request)
+    if length is None:
+        raise ParseError("Content-Length is not a number.")
+    if length > settings.MAX_REQUEST_BODY_BYTES:
+        raise PayloadTooLarge(body_too_large_detail())
 
 
 def header_error(header: str, message: str) -> ValidationError:
@@ -66,7 +82,8 @@ class HubViewMixin:
 
     A view with `touches_personal_data = True` requires a purpose and writes one access record
     per request: `record_access()` inside its transaction when it serves, or, if it never got
-    that far, a refused or failed record in a transaction of its own.
+    that far, a refused or failed record in a transaction of its own. Every API view records
+    its refused and failed requests, personal data or not: a DPO reviews denied attempts.
     """
 
     touches_personal_data = False
@@ -86,6 +103,7 @@ class HubViewMixin:
         self.perform_authentication(request)
         self.check_permissions(request)
         self.check_throttles(request)
+        check_body_size(request)
         request.accepted_renderer, request.accepted_media_type = self.perform_content_negotiation(
             request
         )
@@ -130,9 +148,10 @@ class HubViewMixin:
             # Errors are problems whatever the Accept header asked for.
             request.accepted_renderer = ProblemJSONRenderer()
             request.accepted_media_type = PROBLEM_CONTENT_TYPE
-        if self.touches_personal_data and not getattr(self, "_access_recorded", False):
-            if response.status_code < 400:
-                raise RuntimeError(f"{type(self).__name__} served personal data unrecorded.")
+        recorded = getattr(self, "_access_recorded", False)
+        if self.touches_personal_data and not recorded and response.status_code < 400:
+            raise RuntimeError(f"{type(self).__name__} served personal data unrecorded.")
+        if not recorded and response.status_code >= 400:
             with transaction.atomic():
                 self._write_access_record(response.status_code)
             self._access_recorded = True

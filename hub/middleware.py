@@ -27,25 +27,35 @@ class RequestIdMiddleware:
         return response
 
 
+def declared_body_length(request: HttpRequest) -> int | None:
+    """The request's Content-Length, or None when it is not a number."""
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or "0")
+    except ValueError:
+        return None
+
+
+def body_too_large_detail() -> str:
+    return f"The request body is larger than {settings.MAX_REQUEST_BODY_BYTES} bytes."
+
+
 class BodySizeLimitMiddleware:
-    """Refuses an oversized body with 413 before anything reads it.
+    """Refuses an oversized body with 413 before anything reads it, outside the API.
 
     DRF's parsers read the stream directly, so Django's DATA_UPLOAD_MAX_MEMORY_SIZE never
-    applies to JSON bodies.
+    applies to JSON bodies. API views check the same limit themselves, after authentication
+    (401 and 403 come first) and with an access record (hub.api).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        raw = request.META.get("CONTENT_LENGTH") or "0"
-        try:
-            length = int(raw)
-        except ValueError:
+        if request.path_info.startswith("/api/"):
+            return self.get_response(request)
+        length = declared_body_length(request)
+        if length is None:
             return problem_response(400, "Content-Length is not a number.")
         if length > settings.MAX_REQUEST_BODY_BYTES:
-            return problem_response(
-                413,
-                f"The request body is larger than {settings.MAX_REQUEST_BODY_BYTES} bytes.",
-            )
+            return problem_response(413, body_too_large_detail())
         return self.get_response(request)

@@ -95,6 +95,20 @@ def problem_response(status_code: int, detail: str, **kwargs: Any) -> JsonRespon
     )
 
 
+# DRF messages that quote the submitted value, by error code: a problem body must never echo
+# what was sent (it may be what the partner said).
+ECHOING_MESSAGES = {
+    "invalid_choice": "Not one of the allowed values.",
+    "does_not_exist": "No object has this id.",
+    "incorrect_type": "Wrong type.",
+    "invalid_pk_value": "Not a valid id.",
+}
+
+
+def safe_message(detail: Any) -> str:
+    return ECHOING_MESSAGES.get(getattr(detail, "code", None), str(detail))
+
+
 def flatten_errors(detail: Any, prefix: str = "") -> Iterator[dict[str, str]]:
     """DRF's nested error dicts and lists as [{"field": "a.b.0.c", "message": ...}]."""
     if isinstance(detail, dict):
@@ -104,13 +118,13 @@ def flatten_errors(detail: Any, prefix: str = "") -> Iterator[dict[str, str]]:
     elif isinstance(detail, list):
         if all(isinstance(item, str) for item in detail):
             for item in detail:
-                yield {"field": prefix, "message": str(item)}
+                yield {"field": prefix, "message": safe_message(item)}
         else:
             for index, item in enumerate(detail):
                 if item:
                     yield from flatten_errors(item, f"{prefix}.{index}" if prefix else str(index))
     else:
-        yield {"field": prefix, "message": str(detail)}
+        yield {"field": prefix, "message": safe_message(detail)}
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
