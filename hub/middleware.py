@@ -3,6 +3,7 @@
 import re
 import uuid
 from collections.abc import Callable
+from contextvars import ContextVar
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -11,6 +12,13 @@ from hub.problems import problem_response
 
 # A caller's request id is echoed only when it is short and plain; otherwise the hub makes one.
 SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+
+def current_request_id() -> str | None:
+    """The request id in force (django-auditlog's correlation id, see AUDITLOG_CID_GETTER)."""
+    return request_id_var.get()
 
 
 class RequestIdMiddleware:
@@ -22,7 +30,11 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         given = request.headers.get("X-Request-ID", "")
         request.request_id = given if SAFE_REQUEST_ID.match(given) else str(uuid.uuid4())
-        response = self.get_response(request)
+        token = request_id_var.set(request.request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            request_id_var.reset(token)
         response["X-Request-ID"] = request.request_id
         return response
 

@@ -233,7 +233,8 @@ OAUTH2_PROVIDER = {
 }
 
 # --- django-auditlog (model changes; access records live in audit/) ------------------------------
-AUDITLOG_CID_HEADER = "x-request-id"
+# The sanitised X-Request-ID (never the raw header) as each change's correlation id.
+AUDITLOG_CID_GETTER = "hub.middleware.current_request_id"
 AUDITLOG_DISABLE_REMOTE_ADDR = False
 
 # --- OpenAPI --------------------------------------------------------------------------------------

@@ -138,3 +138,39 @@ def test_catalogue_is_cursor_paginated(api_client_for, world):
     assert len(first["results"]) == 3
     assert len(second["results"]) == 2
     assert second["next"] is None
+
+
+def test_a_programme_change_is_logged_with_the_acting_agency_client_and_request_id(
+    api_client_for, world
+):
+    from auditlog.models import LogEntry
+
+    provider = world[AgencyKind.PROGRAMME_PROVIDER]
+    client = api_client_for(provider, scopes=["referrals:write"])
+
+    created = client.post(
+        "/api/v1/programmes/", PROGRAMME, format="json", HTTP_X_REQUEST_ID="change-7"
+    ).json()
+
+    entry = LogEntry.objects.get(object_pk=created["id"])
+    assert entry.action == LogEntry.Action.CREATE
+    assert entry.cid == "change-7"
+    assert entry.additional_data["agency"] == str(provider.id)
+    assert entry.additional_data["client"] == client.oauth_client.client_id
+
+
+def test_referral_change_log_holds_no_personal_data(api_client_for, world):
+    from auditlog.models import LogEntry
+
+    from tests.conftest import referral_body
+
+    client = api_client_for(world[AgencyKind.PROBATION])
+    created = client.post(
+        "/api/v1/referrals/", referral_body(world["programme"].id), format="json"
+    ).json()
+
+    entry = LogEntry.objects.get(object_pk=created["id"])
+    logged = str(entry.changes) + str(entry.additional_data)
+    assert "submitted" in logged
+    for value in ("Adam", "Testcase", "Beth", "Refuge", "threats", "Common assault"):
+        assert value not in logged
