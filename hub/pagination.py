@@ -3,6 +3,7 @@
 from typing import Any
 
 from rest_framework import pagination
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
 
@@ -10,6 +11,13 @@ class CursorPagination(pagination.CursorPagination):
     ordering = ("-created_at", "-id")
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def decode_cursor(self, request: Any) -> Any:
+        # DRF answers a bad cursor with 404, as if the list did not exist; it is bad input.
+        try:
+            return super().decode_cursor(request)
+        except NotFound as exc:
+            raise ValidationError({"cursor": ["Invalid cursor."]}) from exc
 
     def get_ordering(self, request: Any, queryset: Any, view: Any) -> tuple[str, ...]:
         return getattr(view, "cursor_ordering", self.ordering)

@@ -117,3 +117,11 @@ class HubAutoSchema(AutoSchema):
                 },
             )
         return responses
+
+
+def forbid_unknown_request_fields(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Request bodies say `additionalProperties: false`: the hub refuses unknown keys (400)."""
+    for name, schema in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request") and schema.get("type") == "object":
+            schema["additionalProperties"] = False
+    return result

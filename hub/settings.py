@@ -260,6 +260,10 @@ SPECTACULAR_SETTINGS = {
     # Problems are documented per status; successes are plain JSON.
     "RENDERER_WHITELIST": ["rest_framework.renderers.JSONRenderer"],
     "ENUM_NAME_OVERRIDES": {},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "hub.schema.forbid_unknown_request_fields",
+    ],
     "OAUTH2_FLOWS": ["clientCredentials", "authorizationCode"],
     "OAUTH2_TOKEN_URL": "/o/token/",
     "OAUTH2_AUTHORIZATION_URL": "/o/authorize/",

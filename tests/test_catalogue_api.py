@@ -174,3 +174,12 @@ def test_referral_change_log_holds_no_personal_data(api_client_for, world):
     assert "submitted" in logged
     for value in ("Adam", "Testcase", "Beth", "Refuge", "threats", "Common assault"):
         assert value not in logged
+
+
+def test_a_bad_cursor_is_a_400_not_a_404(api_client_for, world):
+    client = api_client_for(world[AgencyKind.COURT])
+
+    response = client.get("/api/v1/programmes/?cursor=not-a-cursor")
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == [{"field": "cursor", "message": "Invalid cursor."}]
