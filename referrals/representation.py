@@ -64,7 +64,7 @@ def partner_disclosures(referral: Referral, decision: Decision) -> list[dict[str
             "summary": entry.summary,
         }
         for entry in referral.disclosures.all()
-        if visible_from is None or entry.supplier_id in visible_from
+        if visible_from is not None and entry.supplier_id in visible_from
     ]
 
 

@@ -1,19 +1,29 @@
 """The disclosure decision: which categories of one referral one agency may see.
 
-A pure function over plain records: no ORM, no request, no settings. Callers gather the
-inputs (`sharing_policies.selectors`) and render only what it discloses.
+A pure function over plain records: no ORM, no request, no settings, the date passed in.
+Callers gather the inputs (`sharing_policies.selectors`) and render only what it discloses.
 
-Implemented here: rule 0 (a party sees what it supplied; the referrer sees programme
-progress), rule 1 (`referral.admin` to every party, nothing at all to a non-party) and rule 5
-(victim-confidential categories never reach a programme provider). With no sharing agreements
-in the hub yet, every other category is withheld as `no_agreement`.
+Rules (DESIGN.md, *The disclosure decision*): 0, a party sees what it supplied and the referrer
+sees programme progress; 1, `referral.admin` to every party and nothing at all to a non-party;
+2, any other category only through a grant that passes (an active agreement from the category's
+supplier to the requester, for its purpose, whose lawful basis holds, not blocked by the data
+subject's deny); 4, `vital_interests` grants only on an emergency read; 5, victim-confidential
+categories never reach a programme provider.
 """
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 from uuid import UUID
 
-from sharing_policies.vocabulary import VICTIM_CONFIDENTIAL, Category, WithholdReason
+from sharing_policies.vocabulary import (
+    PARTNER_CATEGORIES,
+    VICTIM_CONFIDENTIAL,
+    Category,
+    LawfulBasis,
+    WithholdReason,
+)
 
 PROGRAMME_PROVIDER_KIND = "programme_provider"
 
@@ -41,12 +51,95 @@ class Requester:
     agency: UUID
     kind: str
     purpose: str
+    # An emergency justification was given (and the request is a single referral's read).
+    emergency: bool = False
+
+
+@dataclass(frozen=True)
+class Grant:
+    category: Category
+    lawful_basis: LawfulBasis
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """One version of a sharing agreement (only the latest version is ever passed in)."""
+
+    id: UUID
+    version: int
+    provider: UUID
+    recipient: UUID | None
+    recipient_kind: str | None
+    purposes: frozenset[str]
+    grants: tuple[Grant, ...]
+    status: str
+    valid_from: date
+    valid_to: date | None = None
+
+    def active_on(self, today: date) -> bool:
+        return self.status == "active" and within(today, self.valid_from, self.valid_to)
+
+    def addresses(self, requester: "Requester") -> bool:
+        return self.recipient == requester.agency or (
+            self.recipient is None and self.recipient_kind == requester.kind
+        )
+
+
+@dataclass(frozen=True)
+class Provision:
+    type: str  # "permit" | "deny"
+    categories: frozenset[str]
+    recipients: frozenset[UUID] = frozenset()
+    recipient_kinds: frozenset[str] = frozenset()
+    purposes: frozenset[str] = frozenset()
+
+    def covers(self, category: Category, requester: "Requester") -> bool:
+        # Omitted or empty recipients and purposes mean any.
+        anyone = not self.recipients and not self.recipient_kinds
+        return (
+            category in self.categories
+            and (
+                anyone
+                or requester.agency in self.recipients
+                or requester.kind in self.recipient_kinds
+            )
+            and (not self.purposes or requester.purpose in self.purposes)
+        )
+
+
+@dataclass(frozen=True)
+class Consent:
+    """A data subject's consent recorded on this referral (withdrawn ones count as none)."""
+
+    id: UUID
+    data_subject: str  # "subject" | "partner"
+    provisions: tuple[Provision, ...]
+    valid_from: date
+    valid_to: date | None = None
+    withdrawn: bool = False
+
+    def active_on(self, today: date) -> bool:
+        return not self.withdrawn and within(today, self.valid_from, self.valid_to)
+
+
+@dataclass(frozen=True)
+class Basis:
+    """What a disclosure rested on: the agreement version and, for consent, the consent."""
+
+    category: Category
+    agreement: UUID | None = None
+    agreement_version: int | None = None
+    lawful_basis: str = "supplier"  # rule 0: a party's own data
+    consent: UUID | None = None
+    supplier: UUID | None = None  # for partner.disclosures: whose entries
 
 
 @dataclass(frozen=True)
 class Withheld:
     category: Category
     reason: WithholdReason
+    # The agreement versions that matched but did not pass (for explain): (id, version).
+    agreements: tuple[tuple[UUID, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -54,9 +147,9 @@ class Decision:
     roles: frozenset[Role]
     disclosed: frozenset[Category]
     withheld: tuple[Withheld, ...]
-    # Whose partner.disclosures entries the requester sees: None for every entry, else only
-    # the entries these agencies supplied (rule 0 alone shows a party its own entries).
+    # Whose partner.disclosures entries the requester sees (None where it sees none of them).
     disclosure_entries_from: frozenset[UUID] | None = None
+    bases: tuple[Basis, ...] = field(default=())
 
     @property
     def is_party(self) -> bool:
@@ -99,35 +192,162 @@ def supplied_by_requester(category: Category, parties: ReferralParties, agency: 
     return agency in suppliers_of(category, parties)
 
 
-def withhold_reason(category: Category, requester: Requester) -> WithholdReason:
-    """The first reason that applies, in the order DESIGN.md fixes."""
-    if category in VICTIM_CONFIDENTIAL and requester.kind == PROGRAMME_PROVIDER_KIND:
-        return WithholdReason.VICTIM_CONFIDENTIAL
-    return WithholdReason.NO_AGREEMENT
+def within(today: date, start: date, end: date | None) -> bool:
+    return start <= today and (end is None or today <= end)
 
 
-def decide(parties: ReferralParties, requester: Requester) -> Decision:
+def data_subject_of(category: Category) -> str:
+    return "partner" if category in PARTNER_CATEGORIES else "subject"
+
+
+# Bases a data subject's deny cannot block (DESIGN.md, rule 2).
+DENY_PROOF_BASES = frozenset({LawfulBasis.VITAL_INTERESTS, LawfulBasis.LEGAL_OBLIGATION})
+
+
+@dataclass(frozen=True)
+class Outcome:
+    basis: Basis | None
+    reason: WithholdReason | None
+    agreements: tuple[tuple[UUID, int], ...] = ()
+
+
+def grant_outcome(
+    category: Category,
+    supplier: UUID,
+    requester: Requester,
+    agreements: Iterable[Agreement],
+    consents: Iterable[Consent],
+    today: date,
+) -> Outcome:
+    """Rule 2 for one category and one supplier: the first grant that passes, or why none does."""
+    matching = [
+        (agreement, grant)
+        for agreement in agreements
+        if agreement.provider == supplier
+        and agreement.active_on(today)
+        and agreement.addresses(requester)
+        and requester.purpose in agreement.purposes
+        for grant in agreement.grants
+        if grant.category == category
+    ]
+    if not matching:
+        return Outcome(None, WithholdReason.NO_AGREEMENT)
+    matched = tuple(dict.fromkeys((a.id, a.version) for a, _ in matching))
+
+    subject = data_subject_of(category)
+    in_force = [c for c in consents if c.data_subject == subject and c.active_on(today)]
+    denied = any(
+        p.type == "deny" and p.covers(category, requester) for c in in_force for p in c.provisions
+    )
+    unblocked = [(a, g) for a, g in matching if not denied or g.lawful_basis in DENY_PROOF_BASES]
+    if not unblocked:
+        return Outcome(None, WithholdReason.CONSENT_DENIED, matched)
+
+    permit = next(
+        (
+            c
+            for c in in_force
+            for p in c.provisions
+            if p.type == "permit" and p.covers(category, requester)
+        ),
+        None,
+    )
+    for agreement, grant in unblocked:
+        basis = grant.lawful_basis
+        if basis == LawfulBasis.CONSENT and permit is None:
+            continue
+        if basis == LawfulBasis.VITAL_INTERESTS and not requester.emergency:
+            continue
+        return Outcome(
+            Basis(
+                category=category,
+                agreement=agreement.id,
+                agreement_version=agreement.version,
+                lawful_basis=str(basis),
+                consent=permit.id if basis == LawfulBasis.CONSENT and permit else None,
+                supplier=supplier,
+            ),
+            None,
+        )
+    if all(g.lawful_basis == LawfulBasis.VITAL_INTERESTS for _, g in unblocked):
+        return Outcome(None, WithholdReason.EMERGENCY_ONLY, matched)
+    return Outcome(None, WithholdReason.NO_CONSENT, matched)
+
+
+def first_reason(outcomes: list[Outcome]) -> Outcome:
+    """Of several suppliers' outcomes, the reason that comes first in DESIGN.md's order."""
+    order = list(WithholdReason)
+    return min(outcomes, key=lambda o: order.index(o.reason))
+
+
+def decide(
+    parties: ReferralParties,
+    requester: Requester,
+    *,
+    agreements: Iterable[Agreement] = (),
+    consents: Iterable[Consent] = (),
+    today: date | None = None,
+) -> Decision:
+    """What `requester` may see of one referral.
+
+    `agreements`: the latest version of every agreement that might apply; `consents`: those
+    recorded on this referral; `today`: the date the request is decided on.
+    """
     roles = roles_of(parties, requester.agency)
     if not roles:
         # Rule 1: a non-party learns nothing, not even that the referral exists.
         return NOT_A_PARTY
+    agreements, consents = tuple(agreements), tuple(consents)
+    if (agreements or consents) and today is None:
+        raise ValueError("Deciding on agreements or consents needs today's date.")
 
     disclosed = {Category.REFERRAL_ADMIN}
-    withheld = []
+    withheld: list[Withheld] = []
+    bases: list[Basis] = []
+    entries_from: frozenset[UUID] | None = None
     for category in Category:
         if category is Category.REFERRAL_ADMIN:
             continue
-        if supplied_by_requester(category, parties, requester.agency):
-            disclosed.add(category)
-        else:
-            withheld.append(Withheld(category, withhold_reason(category, requester)))
+        own = supplied_by_requester(category, parties, requester.agency)
+        if category in VICTIM_CONFIDENTIAL and requester.kind == PROGRAMME_PROVIDER_KIND:
+            # Rule 5: whatever an agreement or consent says (rule 0 aside).
+            if own:
+                disclosed.add(category)
+                bases.append(Basis(category=category, supplier=requester.agency))
+                if category is Category.PARTNER_DISCLOSURES:
+                    entries_from = frozenset({requester.agency})
+            else:
+                withheld.append(Withheld(category, WithholdReason.VICTIM_CONFIDENTIAL))
+            continue
 
-    entries_from = None
-    if Category.PARTNER_DISCLOSURES in disclosed:
-        entries_from = frozenset({requester.agency})
+        suppliers = sorted(suppliers_of(category, parties) - {requester.agency}, key=str)
+        outcomes = {
+            supplier: grant_outcome(
+                category, supplier, requester, agreements, consents, today or date.min
+            )
+            for supplier in suppliers
+        }
+        passing = {s: o for s, o in outcomes.items() if o.basis is not None}
+        if own:
+            bases.append(Basis(category=category, supplier=requester.agency))
+        bases.extend(o.basis for o in passing.values() if o.basis)
+        if own or passing:
+            disclosed.add(category)
+            if category is Category.PARTNER_DISCLOSURES:
+                # Entry by entry: only the suppliers whose grant passed, and the requester's own.
+                entries_from = frozenset(passing) | ({requester.agency} if own else frozenset())
+            continue
+        reason = (
+            first_reason(list(outcomes.values()))
+            if outcomes
+            else Outcome(None, WithholdReason.NO_AGREEMENT)
+        )
+        withheld.append(Withheld(category, reason.reason, reason.agreements))
+
     return Decision(
         roles=roles,
         disclosed=frozenset(disclosed),
         withheld=tuple(withheld),
         disclosure_entries_from=entries_from,
+        bases=tuple(bases),
     )
