@@ -15,8 +15,8 @@ from referrals import selectors, services
 from referrals.models import Referral
 from referrals.representation import etag_of, render_referral
 from referrals.serializers import ProgrammeSerializer, ReferralCreateSerializer, ReferralSerializer
-from sharing_policies.decision import Decision, Requester
-from sharing_policies.selectors import decision_for
+from sharing_policies.decision import Decision
+from sharing_policies.selectors import decision_inputs
 from sharing_policies.vocabulary import PARTNER_CATEGORIES, SUBJECT_CATEGORIES
 
 
@@ -46,13 +46,17 @@ class ProgrammeListView(HubViewMixin, GenericAPIView):
 class ReferralViewMixin(HubViewMixin):
     touches_personal_data = True
 
-    def requester(self) -> Requester:
-        actor = self.actor
-        return Requester(agency=actor.agency.id, kind=actor.agency.kind, purpose=self.purpose)
+    def views_of(self, referrals: list[Referral]) -> list[dict[str, Any]]:
+        """The caller's minimised view of each referral, noted for the access record."""
+        inputs = decision_inputs(
+            agency=self.actor.agency,
+            purpose=self.purpose,
+            emergency=bool(self.justification),
+            referral_ids=[r.id for r in referrals],
+        )
+        return [self.view_of(referral, inputs.decide(referral)) for referral in referrals]
 
-    def view_of(self, referral: Referral) -> dict[str, Any]:
-        """The caller's minimised view of a referral, noted for the access record."""
-        decision: Decision = decision_for(referral, self.requester())
+    def view_of(self, referral: Referral, decision: Decision) -> dict[str, Any]:
         persons = [referral.subject_id] if decision.disclosed & SUBJECT_CATEGORIES else []
         if referral.partner_id and decision.disclosed & PARTNER_CATEGORIES:
             persons.append(referral.partner_id)
@@ -79,7 +83,7 @@ class ReferralListView(ReferralViewMixin, GenericAPIView):
     def get(self, request: Request) -> Response:
         with transaction.atomic():
             page = self.paginate_queryset(self.get_queryset())
-            results = [self.view_of(referral) for referral in page]
+            results = self.views_of(list(page))
             self.record_access(status.HTTP_200_OK)
         return self.get_paginated_response(results)
 
@@ -96,7 +100,7 @@ class ReferralListView(ReferralViewMixin, GenericAPIView):
             referral = selectors.referral_get_visible(
                 agency_id=self.actor.agency.id, referral_id=created.id
             )
-            view = self.view_of(referral)
+            (view,) = self.views_of([referral])
             self.record_access(status.HTTP_201_CREATED)
         return Response(
             view,
@@ -133,6 +137,6 @@ class ReferralDetailView(ReferralViewMixin, GenericAPIView):
             referral = selectors.referral_get_visible(
                 agency_id=self.actor.agency.id, referral_id=referral_id
             )
-            view = self.view_of(referral)
+            (view,) = self.views_of([referral])
             self.record_access(status.HTTP_200_OK)
         return Response(view, headers={"ETag": etag_of(view)})

@@ -1,11 +1,25 @@
 """Gathering the disclosure decision's inputs from the database, in a bounded number of queries.
 
 Pass referrals loaded through `referrals.selectors.referral_queryset()`: observers and
-disclosures are then prefetched, and reading them here costs nothing per referral.
+disclosures are then prefetched, and reading them here costs nothing per referral. Agreements
+are loaded once per request, consents once per page of referrals.
 """
 
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from uuid import UUID
+
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from agencies.models import Agency
+from consent.models import Consent
 from referrals.models import Referral
+from sharing_policies import decision
 from sharing_policies.decision import Decision, ReferralParties, Requester, decide
+from sharing_policies.models import AgreementVersion
 
 
 def parties_of(referral: Referral) -> ReferralParties:
@@ -18,5 +32,90 @@ def parties_of(referral: Referral) -> ReferralParties:
     )
 
 
-def decision_for(referral: Referral, requester: Requester) -> Decision:
-    return decide(parties_of(referral), requester)
+def current_agreement_versions() -> QuerySet[AgreementVersion]:
+    """The latest version of every agreement: the only one that counts."""
+    return AgreementVersion.objects.filter(version=F("agreement__current_version"))
+
+
+def as_agreement(row: AgreementVersion) -> decision.Agreement:
+    return decision.Agreement(
+        id=row.agreement_id,
+        version=row.version,
+        provider=row.provider_id,
+        recipient=row.recipient_id,
+        recipient_kind=row.recipient_kind or None,
+        purposes=frozenset(row.purposes),
+        grants=tuple(decision.Grant(g["category"], g["lawful_basis"]) for g in row.grants),
+        status=row.status,
+        valid_from=row.valid_from,
+        valid_to=row.valid_to,
+    )
+
+
+def as_consent(row: Consent) -> decision.Consent:
+    return decision.Consent(
+        id=row.id,
+        data_subject=row.data_subject,
+        provisions=tuple(
+            decision.Provision(
+                type=p["type"],
+                categories=frozenset(p["categories"]),
+                recipients=frozenset(UUID(r) for r in p.get("recipients", [])),
+                recipient_kinds=frozenset(p.get("recipient_kinds", [])),
+                purposes=frozenset(p.get("purposes", [])),
+            )
+            for p in row.provisions
+        ),
+        valid_from=row.valid_from,
+        valid_to=row.valid_to,
+        withdrawn=row.withdrawn_at is not None,
+    )
+
+
+def agreements_addressed_to(agency: Agency) -> tuple[decision.Agreement, ...]:
+    rows = current_agreement_versions().filter(
+        Q(recipient=agency) | Q(recipient__isnull=True, recipient_kind=agency.kind)
+    )
+    return tuple(as_agreement(row) for row in rows)
+
+
+def consents_on(referral_ids: Iterable[UUID]) -> dict[UUID, tuple[decision.Consent, ...]]:
+    grouped: dict[UUID, list[decision.Consent]] = defaultdict(list)
+    for row in Consent.objects.filter(referral_id__in=list(referral_ids)):
+        grouped[row.referral_id].append(as_consent(row))
+    return {referral_id: tuple(consents) for referral_id, consents in grouped.items()}
+
+
+@dataclass
+class DecisionInputs:
+    """Everything but the referral itself, for deciding what one agency may see today."""
+
+    requester: Requester
+    agency: Agency
+    today: date
+    agreements: tuple[decision.Agreement, ...]
+    consents: dict[UUID, tuple[decision.Consent, ...]]
+
+    def decide(self, referral: Referral) -> Decision:
+        return decide(
+            parties_of(referral),
+            self.requester,
+            agreements=self.agreements,
+            consents=self.consents.get(referral.id, ()),
+            today=self.today,
+        )
+
+
+def decision_inputs(
+    *, agency: Agency, purpose: str, emergency: bool, referral_ids: Iterable[UUID]
+) -> DecisionInputs:
+    """Two queries, whatever the number of referrals: the agreements, then the consents."""
+    return DecisionInputs(
+        requester=Requester(
+            agency=agency.id, kind=agency.kind, purpose=purpose, emergency=emergency
+        ),
+        agency=agency,
+        today=timezone.localdate(),
+        agreements=agreements_addressed_to(agency),
+        consents=consents_on(referral_ids),
+    )
