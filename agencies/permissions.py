@@ -8,11 +8,23 @@ from rest_framework.request import Request
 from agencies.actors import actor_of
 
 
-def required_scopes_of(view: Any) -> list[str] | None:
+class AnyOf(tuple):
+    """Alternative sets of scopes: a token needs every scope of at least one of them."""
+
+    def __new__(cls, *alternatives: list[str]) -> "AnyOf":
+        return super().__new__(cls, tuple(tuple(a) for a in alternatives))
+
+
+def alternatives_of(needed: "list[str] | AnyOf") -> list[list[str]]:
+    return [list(a) for a in needed] if isinstance(needed, AnyOf) else [list(needed)]
+
+
+def required_scopes_of(view: Any) -> "list[str] | AnyOf | None":
     """The scopes a view's current action needs.
 
-    A view declares `required_scopes`, either a list, or a dict keyed by HTTP method (or
-    viewset action); a view or method that declares nothing is refused, never open.
+    A view declares `required_scopes`, either a list (or `AnyOf` of lists), or a dict of them
+    keyed by HTTP method (or viewset action); a view or method that declares nothing is
+    refused, never open.
     """
     declared = getattr(view, "required_scopes", None)
     if isinstance(declared, dict):
@@ -20,7 +32,9 @@ def required_scopes_of(view: Any) -> list[str] | None:
         if key not in declared:
             key = view.request.method.lower()
         declared = declared.get(key)
-    return None if declared is None else list(declared)
+    if declared is None or isinstance(declared, AnyOf):
+        return declared
+    return list(declared)
 
 
 class HasRequiredScopes(BasePermission):
@@ -37,8 +51,10 @@ class HasRequiredScopes(BasePermission):
         needed = required_scopes_of(view)
         if needed is None:
             return False
-        missing = set(needed) - actor_of(request).scopes
-        if missing:
-            self.message = f"This request needs the scope {' '.join(sorted(missing))}."
-            return False
-        return True
+        held = actor_of(request).scopes
+        alternatives = alternatives_of(needed)
+        if any(set(scopes) <= held for scopes in alternatives):
+            return True
+        wanted = " or ".join(" ".join(sorted(a)) for a in alternatives)
+        self.message = f"This request needs the scope {wanted}."
+        return False

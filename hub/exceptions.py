@@ -24,3 +24,7 @@ class UnknownReference(DomainError):
 
 class PolicyViolation(DomainError):
     """A well-formed request that a rule of the hub refuses."""
+
+
+class Conflict(DomainError):
+    """The request conflicts with the current state (a repeated withdrawal, say)."""

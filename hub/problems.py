@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from hub.exceptions import (
+    Conflict,
     DomainError,
     NotAParty,
     PolicyViolation,
@@ -30,6 +31,7 @@ DOMAIN_PROBLEMS: dict[type[DomainError], tuple[int, str, str]] = {
     RoleNotPermitted: (403, "role-not-permitted", "Your agency may not do this"),
     UnknownReference: (422, "unknown-reference", "Unknown reference"),
     PolicyViolation: (422, "policy-violation", "Refused by the hub's rules"),
+    Conflict: (409, "conflict", "Conflict with the current state"),
 }
 
 # DRF exceptions -> (problem slug, title).
@@ -45,6 +47,7 @@ DRF_PROBLEMS: dict[type[exceptions.APIException], tuple[str, str]] = {
     exceptions.UnsupportedMediaType: ("unsupported-media-type", "Unsupported media type"),
     exceptions.Throttled: ("too-many-requests", "Too many requests"),
 }
+# Hub-defined API exceptions (hub.api, hub.conditional) take their slug from STATUS_PROBLEMS.
 
 STATUS_PROBLEMS: dict[int, tuple[str, str]] = {
     400: ("bad-request", "Bad request"),

@@ -7,8 +7,8 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import OpenApiParameter
 
-from agencies.permissions import required_scopes_of
-from sharing_policies.vocabulary import Purpose
+from agencies.permissions import alternatives_of, required_scopes_of
+from sharing_policies.vocabulary import PURPOSE_VALUES
 
 PROBLEM_SCHEMA = {
     "type": "object",
@@ -61,7 +61,7 @@ PURPOSE_HEADER = OpenApiParameter(
     "X-Purpose",
     location=OpenApiParameter.HEADER,
     required=False,
-    enum=[p.value for p in Purpose],
+    enum=PURPOSE_VALUES,
     description="Why you ask; defaults to your client's registered purpose. What you may see "
     "depends on it.",
 )
@@ -73,8 +73,9 @@ class AgencyTokenScheme(DjangoOAuthToolkitScheme):
     target_class = "agencies.authentication.AgencyTokenAuthentication"
     priority = 1
 
-    def get_security_requirement(self, auto_schema: AutoSchema) -> dict[str, list[str]]:
-        return {self.name: required_scopes_of(auto_schema.view) or []}
+    def get_security_requirement(self, auto_schema: AutoSchema) -> list[dict[str, list[str]]]:
+        needed = required_scopes_of(auto_schema.view) or []
+        return [{self.name: scopes} for scopes in alternatives_of(needed)]
 
 
 class HubAutoSchema(AutoSchema):

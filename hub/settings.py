@@ -259,7 +259,16 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # Problems are documented per status; successes are plain JSON.
     "RENDERER_WHITELIST": ["rest_framework.renderers.JSONRenderer"],
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "AgencyKindEnum": "agencies.models.AgencyKind",
+        "CategoryEnum": "sharing_policies.vocabulary.CATEGORY_VALUES",
+        "PurposeEnum": "sharing_policies.vocabulary.PURPOSE_VALUES",
+        "LawfulBasisEnum": "sharing_policies.vocabulary.LAWFUL_BASIS_VALUES",
+        "WithholdReasonEnum": "sharing_policies.vocabulary.WITHHOLD_REASON_VALUES",
+        "ReferralStatusEnum": "referrals.models.Status",
+        "AgreementStatusEnum": "sharing_policies.models.AgreementStatus",
+        "ConsentStatusEnum": "consent.serializers.CONSENT_STATUSES",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "hub.schema.forbid_unknown_request_fields",

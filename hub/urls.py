@@ -22,6 +22,8 @@ oauth_patterns = (
 api_v1 = [
     path("", include("agencies.urls")),
     path("", include("referrals.urls")),
+    path("", include("sharing_policies.urls")),
+    path("", include("consent.urls")),
 ]
 
 urlpatterns = [

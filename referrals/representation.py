@@ -4,8 +4,6 @@ Only disclosed categories are ever read from the referral, so a withheld categor
 through a forgotten `del`. Keys follow DESIGN.md's body.
 """
 
-import hashlib
-import json
 from collections.abc import Callable
 from typing import Any
 from uuid import UUID
@@ -105,9 +103,3 @@ def render_referral(referral: Referral, decision: Decision) -> dict[str, Any]:
         {"category": str(w.category), "reason": str(w.reason)} for w in decision.withheld
     ]
     return body
-
-
-def etag_of(view: dict[str, Any]) -> str:
-    """An entity tag over exactly what the caller sees (never over withheld data)."""
-    canonical = json.dumps(view, sort_keys=True, separators=(",", ":"), default=str)
-    return '"' + hashlib.sha256(canonical.encode()).hexdigest()[:32] + '"'

@@ -12,7 +12,7 @@ from rest_framework import serializers
 
 from hub.serializers import StrictModelSerializer, StrictSerializer
 from referrals.models import Approach, Modality, Programme, Status
-from sharing_policies.vocabulary import Category, WithholdReason
+from sharing_policies.vocabulary import CATEGORY_VALUES, WITHHOLD_REASON_VALUES
 
 RISK_LEVELS = ("standard", "medium", "high")
 SHORT = 200
@@ -172,8 +172,8 @@ class ReferralCreateSerializer(StrictSerializer):
 
 
 class WithheldSerializer(serializers.Serializer):
-    category = serializers.ChoiceField(choices=[c.value for c in Category])
-    reason = serializers.ChoiceField(choices=[r.value for r in WithholdReason])
+    category = serializers.ChoiceField(choices=CATEGORY_VALUES)
+    reason = serializers.ChoiceField(choices=WITHHOLD_REASON_VALUES)
 
 
 class ProgrammeProgressSerializer(serializers.Serializer):

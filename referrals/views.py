@@ -11,9 +11,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from hub.api import EMERGENCY_HEADER, HubViewMixin
+from hub.conditional import etag_of
 from referrals import selectors, services
 from referrals.models import Referral
-from referrals.representation import etag_of, render_referral
+from referrals.representation import render_referral
 from referrals.serializers import ProgrammeSerializer, ReferralCreateSerializer, ReferralSerializer
 from sharing_policies.decision import Decision
 from sharing_policies.selectors import decision_inputs

@@ -71,3 +71,9 @@ SUBJECT_CATEGORIES: frozenset[Category] = frozenset(
     }
 )
 PARTNER_CATEGORIES: frozenset[Category] = VICTIM_CONFIDENTIAL
+
+# Plain value lists, for serializer choices and the OpenAPI enums named after them.
+CATEGORY_VALUES: list[str] = [c.value for c in Category]
+PURPOSE_VALUES: list[str] = [p.value for p in Purpose]
+LAWFUL_BASIS_VALUES: list[str] = [b.value for b in LawfulBasis]
+WITHHOLD_REASON_VALUES: list[str] = [r.value for r in WithholdReason]

@@ -1,0 +1,36 @@
+"""Optimistic concurrency: reads send an ETag, changes must send it back in If-Match."""
+
+import hashlib
+import json
+from typing import Any
+
+from rest_framework import status
+from rest_framework.exceptions import APIException
+from rest_framework.request import Request
+
+
+class PreconditionRequired(APIException):
+    status_code = status.HTTP_428_PRECONDITION_REQUIRED
+    default_detail = "Send If-Match with the ETag of your last read."
+    default_code = "precondition_required"
+
+
+class PreconditionFailed(APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = "It changed since you read it: read it again, then retry."
+    default_code = "precondition_failed"
+
+
+def etag_of(view: Any) -> str:
+    """An entity tag over exactly what the caller sees (never over data withheld from it)."""
+    canonical = json.dumps(view, sort_keys=True, separators=(",", ":"), default=str)
+    return '"' + hashlib.sha256(canonical.encode()).hexdigest()[:32] + '"'
+
+
+def check_if_match(request: Request, current: str) -> None:
+    given = request.headers.get("If-Match")
+    if not given:
+        raise PreconditionRequired()
+    tags = {tag.strip().removeprefix("W/") for tag in given.split(",")}
+    if "*" not in tags and current not in tags:
+        raise PreconditionFailed()

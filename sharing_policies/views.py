@@ -1,0 +1,239 @@
+"""Sharing agreements over HTTP, and `explain/`: why an agency sees what it sees."""
+
+from typing import Any
+from uuid import UUID
+
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from agencies.models import Agency, AgencyKind
+from agencies.permissions import AnyOf
+from hub.api import HubViewMixin
+from hub.conditional import check_if_match, etag_of
+from hub.exceptions import NotAParty
+from referrals.models import Referral
+from referrals.representation import VICTIM_SERVICE_KIND
+from referrals.selectors import referral_get_visible, referral_queryset
+from sharing_policies import services
+from sharing_policies.decision import Decision
+from sharing_policies.models import AgreementVersion
+from sharing_policies.selectors import current_agreement_versions, decision_inputs
+from sharing_policies.serializers import (
+    AgreementCreateSerializer,
+    AgreementPatchSerializer,
+    AgreementSerializer,
+    ExplainQuerySerializer,
+    ExplanationSerializer,
+)
+from sharing_policies.vocabulary import Category
+
+
+def agreements_visible_to(agency: Agency) -> QuerySet[AgreementVersion]:
+    """Current versions the agency provides or receives; every one for the hub operator."""
+    rows = current_agreement_versions().select_related("agreement")
+    if agency.kind == AgencyKind.HUB_OPERATOR:
+        return rows
+    return rows.filter(
+        Q(provider=agency)
+        | Q(recipient=agency)
+        | Q(recipient__isnull=True, recipient_kind=agency.kind)
+    )
+
+
+def render_agreement(row: AgreementVersion) -> dict[str, Any]:
+    return {
+        "id": str(row.agreement_id),
+        "version": row.version,
+        "name": row.name,
+        "provider": str(row.provider_id),
+        "recipient": str(row.recipient_id) if row.recipient_id else None,
+        "recipient_kind": row.recipient_kind or None,
+        "purposes": row.purposes,
+        "grants": row.grants,
+        "valid_from": row.valid_from.isoformat(),
+        "valid_to": row.valid_to.isoformat() if row.valid_to else None,
+        "review_date": row.review_date.isoformat() if row.review_date else None,
+        "status": row.status,
+        "created_at": row.created_at.isoformat().replace("+00:00", "Z"),
+        "created_by": str(row.created_by_id),
+    }
+
+
+class AgreementListView(HubViewMixin, GenericAPIView):
+    """Sharing agreements your agency provides or receives (the hub operator: all of them)."""
+
+    required_scopes = {"get": ["policies:read"], "post": ["policies:write"]}
+    serializer_class = AgreementSerializer
+    cursor_ordering = ("-created_at", "-id")
+
+    def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):
+            return AgreementVersion.objects.none()
+        return agreements_visible_to(self.actor.agency)
+
+    @extend_schema(summary="List sharing agreements", responses=AgreementSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response([render_agreement(row) for row in page])
+
+    @extend_schema(
+        summary="Publish a sharing agreement over data your agency supplies",
+        request=AgreementCreateSerializer,
+        responses={201: AgreementSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = AgreementCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        row = services.agreement_create(actor=self.actor, data=serializer.validated_data)
+        view = render_agreement(row)
+        return Response(
+            view,
+            status=status.HTTP_201_CREATED,
+            headers={"ETag": etag_of(view), "Location": f"{request.path}{row.agreement_id}/"},
+        )
+
+
+class AgreementDetailView(HubViewMixin, GenericAPIView):
+    """One sharing agreement (its latest version); a change makes a new version."""
+
+    required_scopes = {"get": ["policies:read"], "patch": ["policies:write"]}
+    serializer_class = AgreementSerializer
+
+    def current(self, agreement_id: UUID) -> AgreementVersion:
+        row = agreements_visible_to(self.actor.agency).filter(agreement_id=agreement_id).first()
+        if row is None:
+            raise NotAParty("No agreement with this id is visible to your agency.")
+        return row
+
+    @extend_schema(summary="Read a sharing agreement")
+    def get(self, request: Request, agreement_id: UUID) -> Response:
+        view = render_agreement(self.current(agreement_id))
+        return Response(view, headers={"ETag": etag_of(view)})
+
+    @extend_schema(
+        summary="Change a sharing agreement (a new version; If-Match required)",
+        request=AgreementPatchSerializer,
+        responses={200: AgreementSerializer},
+        parameters=[
+            OpenApiParameter(
+                "If-Match",
+                location=OpenApiParameter.HEADER,
+                required=True,
+                description="The ETag of your last read.",
+            )
+        ],
+    )
+    def patch(self, request: Request, agreement_id: UUID) -> Response:
+        serializer = AgreementPatchSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with transaction.atomic():
+            check_if_match(request, etag_of(render_agreement(self.current(agreement_id))))
+            row = services.agreement_change(
+                actor=self.actor, agreement_id=agreement_id, changes=serializer.validated_data
+            )
+        view = render_agreement(row)
+        return Response(view, headers={"ETag": etag_of(view)})
+
+
+class ExplainView(HubViewMixin, GenericAPIView):
+    """Why an agency sees, or does not see, each category of a referral for a purpose.
+
+    A party may ask about itself (`policies:read`); the hub operator about any agency
+    (`audit:read`). It reveals decisions and the agreement and consent versions behind them,
+    never the content withheld.
+    """
+
+    required_scopes = {"get": AnyOf(["policies:read"], ["audit:read"])}
+    serializer_class = ExplanationSerializer
+    touches_personal_data = True
+
+    @extend_schema(
+        summary="Explain a disclosure decision",
+        parameters=[ExplainQuerySerializer],
+        responses={200: ExplanationSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        query = ExplainQuerySerializer(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        actor = self.actor
+        operator = actor.agency.kind == AgencyKind.HUB_OPERATOR and "audit:read" in actor.scopes
+        with transaction.atomic():
+            if operator:
+                referral = referral_queryset().filter(id=params["referral"]).first()
+                target = Agency.objects.filter(id=params["agency"]).first()
+            else:
+                if params["agency"] != actor.agency.id:
+                    raise NotAParty("Your agency may ask only about itself.")
+                referral = referral_get_visible(
+                    agency_id=actor.agency.id, referral_id=params["referral"]
+                )
+                target = actor.agency
+            if referral is None or target is None:
+                raise NotAParty("No such referral or agency.")
+            inputs = decision_inputs(
+                agency=target,
+                purpose=params["purpose"],
+                emergency=params["emergency"],
+                referral_ids=[referral.id],
+            )
+            decision = inputs.decide(referral)
+            self.access.referrals.append(referral.id)
+            self.record_access(status.HTTP_200_OK)
+        names_partner_service = operator or decision.sees(Category.PARTNER_IDENTITY)
+        return Response(
+            explanation(referral, target, params["purpose"], decision, names_partner_service)
+        )
+
+
+def explanation(
+    referral: Referral,
+    agency: Agency,
+    purpose: str,
+    decision: Decision,
+    names_partner_service: bool,
+) -> dict[str, Any]:
+    def name(agency_id: UUID | None) -> str | None:
+        if agency_id is None:
+            return None
+        if agency_id == referral.partner_service_id and not names_partner_service:
+            return VICTIM_SERVICE_KIND
+        return str(agency_id)
+
+    withheld = {w.category: w for w in decision.withheld}
+    categories = []
+    for category in Category if decision.is_party else ():
+        bases = [b for b in decision.bases if b.category == category]
+        reason = withheld.get(category)
+        categories.append(
+            {
+                "category": str(category),
+                "disclosed": decision.sees(category),
+                "reason": str(reason.reason) if reason else None,
+                "bases": [
+                    {
+                        "supplier": name(b.supplier),
+                        "lawful_basis": b.lawful_basis,
+                        "agreement": str(b.agreement) if b.agreement else None,
+                        "agreement_version": b.agreement_version,
+                        "consent": str(b.consent) if b.consent else None,
+                    }
+                    for b in bases
+                ],
+                "agreements": [
+                    {"id": str(a), "version": v} for a, v in (reason.agreements if reason else ())
+                ],
+            }
+        )
+    return {
+        "referral": str(referral.id),
+        "agency": str(agency.id),  # the caller named it in its question
+        "purpose": purpose,
+        "roles": sorted(str(r) for r in decision.roles),
+        "categories": categories,
+    }
