@@ -64,6 +64,19 @@ def access_record_write(
                     {"category": str(w.category), "reason": str(w.reason)}
                     for w in decision.withheld
                 ],
+                # What each disclosure rested on: an agreement version and its lawful basis
+                # (and, for consent, the consent), or the requester's own data (rule 0).
+                "bases": [
+                    {
+                        "category": str(b.category),
+                        "lawful_basis": b.lawful_basis,
+                        "agreement": str(b.agreement) if b.agreement else None,
+                        "agreement_version": b.agreement_version,
+                        "consent": str(b.consent) if b.consent else None,
+                        "supplier": str(b.supplier) if b.supplier else None,
+                    }
+                    for b in decision.bases
+                ],
             }
         )
     if status < 400:

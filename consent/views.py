@@ -156,6 +156,7 @@ class ConsentWithdrawView(ConsentViewMixin, GenericAPIView):
 
     required_scopes = {"post": ["consent:write"]}
     serializer_class = WithdrawalSerializer
+    problem_statuses = {"post": [409]}
 
     @extend_schema(
         summary="Withdraw a consent",

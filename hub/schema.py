@@ -42,6 +42,9 @@ ERROR_DESCRIPTIONS = {
     "422": "Well-formed, but refused by a rule of the hub (the problem says which).",
     "429": "Rate limit exceeded; see Retry-After.",
     "500": "The hub could not complete the request.",
+    "409": "Conflicts with the current state (the problem says how).",
+    "412": "If-Match does not match: it changed since you read it.",
+    "428": "If-Match is required: send the ETag of your last read.",
 }
 
 REQUEST_ID_HEADER = OpenApiParameter(
@@ -100,11 +103,16 @@ class HubAutoSchema(AutoSchema):
             )
         )
         codes = ["400", "401", "403", "406", "429", "500"]
-        if "{" in self.path:
+        if "{" in self.path or getattr(self.view, "touches_personal_data", False):
+            # A path's object, or a referral the body names, may not be visible to the caller.
             codes.append("404")
         if self.method in ("POST", "PUT", "PATCH"):
             codes += ["413", "415", "422"]
-        for code in sorted(codes):
+        if self.method == "PATCH":
+            codes += ["412", "428"]
+        extra = getattr(self.view, "problem_statuses", {}).get(self.method.lower(), ())
+        codes += [str(code) for code in extra]
+        for code in sorted(set(codes)):
             responses.setdefault(
                 code,
                 {

@@ -44,7 +44,9 @@ def openapi_schema() -> dict[str, Any]:
 
 
 def operation_for(path: str, method: str) -> dict[str, Any] | None:
-    for template, operations in openapi_schema()["paths"].items():
+    # Literal paths before templated ones: /explain/ is not an {agreement_id}.
+    paths = sorted(openapi_schema()["paths"].items(), key=lambda item: item[0].count("{"))
+    for template, operations in paths:
         pattern = "^" + re.sub(r"\{[^/]+\}", "[^/]+", template) + "$"
         if re.match(pattern, path):
             return operations.get(method.lower())
