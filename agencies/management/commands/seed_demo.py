@@ -6,13 +6,19 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
+from django.utils import timezone
 
 from agencies.actors import Actor
 from agencies.models import Agency, AgencyKind, Client
 from agencies.services import client_create, client_rotate_secret
+from consent.serializers import ConsentCreateSerializer
+from consent.services import consent_record
 from referrals.models import Programme, Referral
 from referrals.serializers import ReferralCreateSerializer
 from referrals.services import referral_create
+from sharing_policies.models import AgreementVersion
+from sharing_policies.serializers import AgreementCreateSerializer
+from sharing_policies.services import agreement_create
 
 DEMO_CLIENT_NAME = "Demo client"
 
@@ -83,6 +89,87 @@ PROGRAMMES = [
     ),
 ]
 
+PROBATION = "Northshire Probation Service"
+POLICE = "Northshire Police"
+COURT = "Northshire Magistrates' Court"
+WOMENS_AID = "Northshire Women's Aid"
+TURNING_POINT = "Turning Point Programmes"
+SAFER_FAMILIES = "Safer Families Project"
+CHILDRENS = "Northshire Children's Services"
+
+# (name, provider, recipient agency or None, recipient kind or None, purposes, grants)
+AGREEMENTS = [
+    (
+        "Probation to programme provider: programme delivery",
+        PROBATION,
+        TURNING_POINT,
+        None,
+        ["programme_delivery"],
+        [("subject.identity", "public_task"), ("offence", "public_task"), ("risk", "public_task")],
+    ),
+    (
+        "Police to programme provider: programme delivery",
+        POLICE,
+        SAFER_FAMILIES,
+        None,
+        ["programme_delivery"],
+        [("subject.identity", "public_task"), ("risk", "public_task")],
+    ),
+    (
+        "Court to programme provider: court-ordered programmes",
+        COURT,
+        TURNING_POINT,
+        None,
+        ["programme_delivery"],
+        [("subject.identity", "legal_obligation"), ("offence", "legal_obligation")],
+    ),
+    (
+        "Probation to the partner's support service: partner safety",
+        PROBATION,
+        WOMENS_AID,
+        None,
+        ["partner_safety"],
+        [
+            ("partner.identity", "public_task"),
+            ("partner.contact", "consent"),
+            ("risk", "legitimate_interests"),
+            ("children", "public_task"),
+        ],
+    ),
+    (
+        "Programme provider to the partner's support service: partner safety",
+        TURNING_POINT,
+        WOMENS_AID,
+        None,
+        ["partner_safety"],
+        [("programme.progress", "legitimate_interests")],
+    ),
+    (
+        "Programme provider to courts: compliance with programme requirements",
+        TURNING_POINT,
+        None,
+        "court",
+        ["court_compliance"],
+        [("programme.progress", "legal_obligation")],
+    ),
+    (
+        "Probation to courts: compliance",
+        PROBATION,
+        None,
+        "court",
+        ["court_compliance"],
+        [("subject.identity", "legal_obligation"), ("offence", "legal_obligation")],
+    ),
+    (
+        "Police to children's services: risk sharing for MARAC",
+        POLICE,
+        CHILDRENS,
+        None,
+        ["marac", "risk_management"],
+        [("subject.identity", "public_task"), ("risk", "public_task"), ("children", "public_task")],
+    ),
+]
+
 
 class Command(BaseCommand):
     help = (
@@ -101,6 +188,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             lines = [self.seed_agency(*spec) for spec in AGENCIES]
             self.seed_programmes()
+            self.seed_agreements()
             self.seed_referrals()
         for line in lines:
             self.stdout.write(json.dumps(line))
@@ -133,13 +221,41 @@ class Command(BaseCommand):
                 defaults={"approach": approach, "modality": modality, "capacity": capacity},
             )
 
+    def seed_agreements(self) -> None:
+        agency = {a.name: a for a in Agency.objects.all()}
+        start = timezone.localdate().replace(month=1, day=1)
+        for name, provider, recipient, recipient_kind, purposes, grants in AGREEMENTS:
+            if AgreementVersion.objects.filter(name=name).exists():
+                continue
+            serializer = AgreementCreateSerializer(
+                data={
+                    "name": name,
+                    "provider": str(agency[provider].id),
+                    "recipient": str(agency[recipient].id) if recipient else None,
+                    "recipient_kind": recipient_kind,
+                    "purposes": purposes,
+                    "grants": [{"category": c, "lawful_basis": b} for c, b in grants],
+                    "valid_from": start.isoformat(),
+                    "valid_to": start.replace(year=start.year + 3).isoformat(),
+                    "review_date": start.replace(year=start.year + 1).isoformat(),
+                    "status": "active",
+                }
+            )
+            serializer.is_valid(raise_exception=True)
+            agreement_create(actor=self.actor(provider), data=serializer.validated_data)
+
+    def consent(self, *, actor: Actor, referral: Referral, data: dict[str, Any]) -> None:
+        serializer = ConsentCreateSerializer(data={"referral": str(referral.id), **data})
+        serializer.is_valid(raise_exception=True)
+        consent_record(actor=actor, referral=referral, data=serializer.validated_data)
+
     def seed_referrals(self) -> None:
         if Referral.objects.filter(created_by_client__in=self.demo_client_ids()).exists():
             return
         agency = {a.name: a for a in Agency.objects.all()}
         programme = {p.name: p for p in Programme.objects.all()}
-        probation = self.actor("Northshire Probation Service")
-        self.refer(
+        probation = self.actor(PROBATION)
+        first = self.refer(
             actor=probation,
             data={
                 "programme": programme["Building Better Relationships"].id,
@@ -180,8 +296,38 @@ class Command(BaseCommand):
                 "children": [{"age": 4, "notes": "Attends nursery; known to children's services."}],
             },
         )
+        # She lets her support service have her contact details; he refuses courts his risk.
+        self.consent(
+            actor=probation,
+            referral=first,
+            data={
+                "data_subject": "partner",
+                "provisions": [
+                    {
+                        "type": "permit",
+                        "categories": ["partner.contact"],
+                        "recipient_kinds": ["victim_service"],
+                        "purposes": ["partner_safety"],
+                    }
+                ],
+                "valid_from": timezone.localdate().isoformat(),
+                "evidence": {"method": "verbal_recorded", "reference": "Call log 2026-0142"},
+            },
+        )
+        self.consent(
+            actor=probation,
+            referral=first,
+            data={
+                "data_subject": "subject",
+                "provisions": [
+                    {"type": "deny", "categories": ["risk"], "recipient_kinds": ["court"]}
+                ],
+                "valid_from": timezone.localdate().isoformat(),
+                "evidence": {"method": "signed_form", "reference": "NPS-0001/C1"},
+            },
+        )
         self.refer(
-            actor=self.actor("Northshire Police"),
+            actor=self.actor(POLICE),
             data={
                 "programme": programme["Caring Dads"].id,
                 "subject": {
@@ -211,10 +357,10 @@ class Command(BaseCommand):
             },
         )
 
-    def refer(self, *, actor: Actor, data: dict[str, Any]) -> None:
+    def refer(self, *, actor: Actor, data: dict[str, Any]) -> Referral:
         serializer = ReferralCreateSerializer(data=data)
         serializer.is_valid(raise_exception=True)
-        referral_create(actor=actor, data=serializer.validated_data)
+        return referral_create(actor=actor, data=serializer.validated_data)
 
     def demo_client_ids(self) -> list[str]:
         return list(
