@@ -151,3 +151,34 @@ class PartnerDisclosure(models.Model):
 
     def __str__(self) -> str:
         return f"Partner disclosure {self.id}"
+
+
+class EventType(models.TextChoices):
+    CREATED = "created"
+    TRANSITION = "transition"
+    REPORT = "report"
+    URGENT_RISK_CHANGE = "urgent_risk_change"
+    PARTNER_CONTACT_TASK = "partner_contact_task"
+    AMENDMENT = "amendment"
+    EMERGENCY_RELEASE = "emergency_release"
+
+
+class Event(models.Model):
+    """One change an agency should hear about; ids and types only, never personal data.
+
+    Written in the same transaction as the change it describes, one row per recipient.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    recipient = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="events")
+    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="events")
+    type = models.CharField(max_length=32, choices=EventType.choices)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    about = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ("at", "id")
+        indexes = [models.Index(fields=["recipient", "at"], name="event_feed")]
+
+    def __str__(self) -> str:
+        return f"{self.type} on {self.referral_id}"

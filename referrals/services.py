@@ -11,6 +11,8 @@ from agencies.models import REFERRER_KINDS, Agency, AgencyKind
 from hub.exceptions import PolicyViolation, RoleNotPermitted, UnknownReference
 from referrals.models import (
     REFUSED_MODALITIES,
+    Event,
+    EventType,
     PartnerDisclosure,
     Person,
     PersonIdentifier,
@@ -150,3 +152,17 @@ def referral_create(*, actor: Actor, data: dict[str, Any]) -> Referral:
         for entry in partner.get("disclosures", [])
     )
     return referral
+
+
+def emergency_release_notify(
+    *, referral: Referral, suppliers: Iterable[UUID], categories: Iterable[str], actor: Actor
+) -> list[Event]:
+    """Tells each supplier that its data was released in an emergency (call inside the read's
+    transaction, so that no event outlives a read that rolled back)."""
+    about = {"released_to": str(actor.agency.id), "categories": sorted(set(categories))}
+    return Event.objects.bulk_create(
+        Event(
+            recipient_id=supplier, referral=referral, type=EventType.EMERGENCY_RELEASE, about=about
+        )
+        for supplier in sorted(set(suppliers), key=str)
+    )

@@ -18,7 +18,7 @@ from referrals.representation import render_referral
 from referrals.serializers import ProgrammeSerializer, ReferralCreateSerializer, ReferralSerializer
 from sharing_policies.decision import Decision
 from sharing_policies.selectors import decision_inputs
-from sharing_policies.vocabulary import PARTNER_CATEGORIES, SUBJECT_CATEGORIES
+from sharing_policies.vocabulary import PARTNER_CATEGORIES, SUBJECT_CATEGORIES, LawfulBasis
 
 
 class ProgrammeListView(HubViewMixin, GenericAPIView):
@@ -139,5 +139,19 @@ class ReferralDetailView(ReferralViewMixin, GenericAPIView):
                 agency_id=self.actor.agency.id, referral_id=referral_id
             )
             (view,) = self.views_of([referral])
+            if self.justification:
+                self.notify_emergency_release(referral)
             self.record_access(status.HTTP_200_OK)
         return Response(view, headers={"ETag": etag_of(view)})
+
+    def notify_emergency_release(self, referral: Referral) -> None:
+        """Rule 4: the supplier of what an emergency released hears of it."""
+        _, decision = self.access.decisions[-1]
+        released = [b for b in decision.bases if b.lawful_basis == LawfulBasis.VITAL_INTERESTS]
+        if released:
+            services.emergency_release_notify(
+                referral=referral,
+                suppliers=[b.supplier for b in released if b.supplier],
+                categories=[str(b.category) for b in released],
+                actor=self.actor,
+            )

@@ -496,6 +496,48 @@ def test_vital_interests_release_only_on_an_emergency_read(scene):
     assert basis["agreement_version"] == 1
 
 
+def test_an_emergency_release_raises_an_event_for_the_supplier_only(scene):
+    from referrals.models import Event
+
+    world, referrer = scene["world"], scene["referrer"]
+    publish(
+        referrer,
+        agreement(
+            world[P],
+            recipient=world[AgencyKind.COURT],
+            grants=[("partner.contact", "vital_interests"), ("risk", "public_task")],
+            purposes=["court_compliance"],
+        ),
+    )
+    url = f"/api/v1/referrals/{scene['referral']['id']}/"
+
+    scene["observer"].get(url)
+    assert Event.objects.count() == 0
+    scene["observer"].get(
+        url, HTTP_X_EMERGENCY_JUSTIFICATION="Police report threat to life tonight"
+    )
+
+    event = Event.objects.get()
+    assert event.type == "emergency_release"
+    assert event.recipient_id == world[P].id
+    assert str(event.referral_id) == scene["referral"]["id"]
+    assert event.about == {
+        "released_to": str(world[AgencyKind.COURT].id),
+        "categories": ["partner.contact"],
+    }
+
+
+def test_an_emergency_read_that_releases_nothing_raises_no_event(scene):
+    from referrals.models import Event
+
+    scene["observer"].get(
+        f"/api/v1/referrals/{scene['referral']['id']}/",
+        HTTP_X_EMERGENCY_JUSTIFICATION="Police report threat to life tonight",
+    )
+
+    assert Event.objects.count() == 0
+
+
 def test_access_record_names_the_agreement_and_consent_versions_a_disclosure_rested_on(scene):
     world, referrer = scene["world"], scene["referrer"]
     created = publish(
