@@ -1,7 +1,10 @@
 """DRF authentication: a valid token acts for its client's agency, and for nothing else."""
 
+import copy
 from typing import Any
 
+from django.http import HttpRequest, QueryDict
+from django.utils.datastructures import MultiValueDict
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
@@ -15,9 +18,10 @@ class AgencyTokenAuthentication(OAuth2Authentication):
     www_authenticate_realm = "referral-hub"
 
     def authenticate(self, request: Request) -> tuple[Any, Any] | None:
-        # The Django request, not DRF's: DOT reads `request.POST`, which on DRF's request would
-        # parse the body, and a malformed body would then answer 400 before the 401 or 403.
-        result = super().authenticate(request._request)
+        headers_only = without_body(request._request)
+        result = super().authenticate(headers_only)
+        # For the WWW-Authenticate challenge (error="invalid_token" and the like).
+        request._request.oauth2_error = getattr(headers_only, "oauth2_error", {})
         if result is None:
             return None
         user, token = result
@@ -35,6 +39,17 @@ class AgencyTokenAuthentication(OAuth2Authentication):
         )
         request._request.actor = actor
         return user, token
+
+
+def without_body(request: HttpRequest) -> HttpRequest:
+    """The request as DOT should see it: headers only.
+
+    DOT reads `request.POST`, which parses a form or multipart body; a malformed one would
+    answer 400 or 500 before the 401 or 403. Tokens never travel in a body here (RFC 9700).
+    """
+    headers_only = copy.copy(request)
+    headers_only._post, headers_only._files = QueryDict(), MultiValueDict()
+    return headers_only
 
 
 def is_staff_of(user: Any, agency_id: Any) -> bool:

@@ -10,7 +10,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from hub.api import EMERGENCY_HEADER, HubViewMixin
+from hub.api import EMERGENCY_HEADER, MIN_JUSTIFICATION_LENGTH, HubViewMixin
 from hub.conditional import etag_of
 from referrals import selectors, services
 from referrals.models import Referral
@@ -122,6 +122,7 @@ class ReferralDetailView(ReferralViewMixin, GenericAPIView):
         parameters=[
             OpenApiParameter(
                 EMERGENCY_HEADER,
+                type={"type": "string", "minLength": MIN_JUSTIFICATION_LENGTH},
                 location=OpenApiParameter.HEADER,
                 required=False,
                 description="Emergency release (at least 10 characters): releases categories "

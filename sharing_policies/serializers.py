@@ -45,8 +45,13 @@ class AgreementChangeSerializer(StrictSerializer):
 
 
 class AgreementPatchSerializer(AgreementChangeSerializer):
+    """Any of the terms; a grant, when given, still needs both its keys."""
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, partial=True, **kwargs)
+        # Not `partial=True`: DRF would pass it down and let a grant lack its lawful basis.
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.required = False
 
 
 class AgreementCreateSerializer(AgreementChangeSerializer):

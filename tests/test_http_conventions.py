@@ -964,3 +964,16 @@ def test_problem_never_echoes_personal_data_from_a_refused_create(referrer, worl
     content = response.content.decode()
     for value in ("Adam", "Testcase", "1985-01-02", "Beth Private", "Refuge, secret"):
         assert value not in content
+
+
+def test_a_multipart_body_without_a_boundary_is_a_401_without_a_token_and_a_415_with_one(
+    api_client_for, world
+):
+    headers = {"CONTENT_TYPE": "multipart/form-data"}
+    anonymous = APIClient().generic("POST", REFERRALS, b"{}", **headers)
+    client = api_client_for(world[AgencyKind.PROBATION])
+    with_token = client.generic("POST", REFERRALS, b"{}", **headers)
+
+    assert_problem(anonymous, 401)
+    assert with_token.status_code in (400, 415)
+    assert with_token["Content-Type"] == PROBLEM

@@ -766,3 +766,28 @@ def test_explain_names_the_partner_service_only_to_those_who_may_know_it(scene):
     )
 
     assert str(vs.id) not in response.content.decode()
+
+
+def test_a_change_naming_a_grant_without_its_basis_is_a_400(api_client_for, world):
+    client = api_client_for(world[P])
+    created = publish(
+        client,
+        agreement(
+            world[P],
+            recipient=world[AgencyKind.POLICE],
+            grants=[("risk", "public_task")],
+            purposes=["marac"],
+        ),
+    )
+
+    response = client.patch(
+        f"/api/v1/sharing-agreements/{created.json()['id']}/",
+        {"grants": [{"category": "risk"}]},
+        format="json",
+        HTTP_IF_MATCH=created["ETag"],
+    )
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"field": "grants.0.lawful_basis", "message": "This field is required."}
+    ]
