@@ -8,6 +8,7 @@ class DomainError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.field = field
+        self.extra: dict[str, object] = {}  # extension members of the problem body
 
 
 class NotAParty(DomainError):

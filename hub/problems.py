@@ -19,6 +19,7 @@ from hub.exceptions import (
     RoleNotPermitted,
     UnknownReference,
 )
+from referrals.exceptions import IllegalTransition
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ DOMAIN_PROBLEMS: dict[type[DomainError], tuple[int, str, str]] = {
     UnknownReference: (422, "unknown-reference", "Unknown reference"),
     PolicyViolation: (422, "policy-violation", "Refused by the hub's rules"),
     Conflict: (409, "conflict", "Conflict with the current state"),
+    IllegalTransition: (409, "illegal-transition", "This move is not allowed now"),
 }
 
 # DRF exceptions -> (problem slug, title).
@@ -137,6 +139,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         )
         errors = [{"field": exc.field, "message": exc.detail}] if exc.field else None
         body = problem_body(status_code, exc.detail, slug=slug, title=title, errors=errors)
+        body.update(exc.extra)
         return Response(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE)
 
     if isinstance(exc, Http404 | DjangoPermissionDenied):

@@ -182,3 +182,24 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} on {self.referral_id}"
+
+
+class Transition(models.Model):
+    """One move of a referral: who, when, why. Never edited."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="transitions")
+    from_status = models.CharField(max_length=32, choices=Status.choices)
+    to_status = models.CharField(max_length=32, choices=Status.choices)
+    reason_code = models.CharField(max_length=32, blank=True)
+    reason = models.TextField(blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+    by = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    by_client = models.CharField(max_length=100)
+    by_person = models.CharField(max_length=36, blank=True)
+
+    class Meta:
+        ordering = ("at", "id")
+
+    def __str__(self) -> str:
+        return f"{self.referral_id}: {self.from_status} -> {self.to_status}"

@@ -13,15 +13,20 @@ def referral_queryset() -> QuerySet[Referral]:
     return Referral.objects.select_related("programme").prefetch_related("observers", "disclosures")
 
 
-def referrals_visible_to(*, agency_id: UUID) -> QuerySet[Referral]:
-    """The referrals an agency is party to; nobody else can see that a referral exists."""
+def party_filter(agency_id: UUID) -> Q:
+    """Referrals the agency is party to: referrer, provider, partner service or observer."""
     observed = Referral.observers.through.objects.filter(agency_id=agency_id).values("referral_id")
-    return referral_queryset().filter(
+    return (
         Q(referrer_id=agency_id)
         | Q(provider_id=agency_id)
         | Q(partner_service_id=agency_id)
         | Q(id__in=observed)
     )
+
+
+def referrals_visible_to(*, agency_id: UUID) -> QuerySet[Referral]:
+    """The referrals an agency is party to; nobody else can see that a referral exists."""
+    return referral_queryset().filter(party_filter(agency_id))
 
 
 def referral_get_visible(*, agency_id: UUID, referral_id: UUID) -> Referral:

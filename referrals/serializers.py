@@ -12,6 +12,7 @@ from rest_framework import serializers
 
 from hub.serializers import StrictModelSerializer, StrictSerializer
 from referrals.models import Approach, Modality, Programme, Status
+from referrals.states import REASON_CODES
 from sharing_policies.vocabulary import CATEGORY_VALUES, WITHHOLD_REASON_VALUES
 
 RISK_LEVELS = ("standard", "medium", "high")
@@ -207,3 +208,54 @@ class ReferralSerializer(serializers.Serializer):
         help_text="Every category not disclosed to the caller, with the first reason that "
         "applies; never its content.",
     )
+
+
+# --- The lifecycle -------------------------------------------------------------------------------
+
+
+class TransitionRequestSerializer(StrictSerializer):
+    to = serializers.ChoiceField(choices=Status.choices)
+    reason_code = serializers.ChoiceField(
+        choices=REASON_CODES,
+        required=False,
+        help_text="Required for `declined`, `terminated` and `withdrawn` (see referrals/states/).",
+    )
+    reason = serializers.CharField(
+        max_length=2000,
+        required=False,
+        help_text="Required with a reason_code. Never what the partner said.",
+    )
+
+
+class HistoryEntrySerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["transition"])
+    id = serializers.UUIDField()
+    at = serializers.DateTimeField()
+    by = serializers.CharField(help_text="The agency that made the move.")
+    from_status = serializers.ChoiceField(choices=Status.choices)
+    to_status = serializers.ChoiceField(choices=Status.choices)
+    reason_code = serializers.CharField(allow_null=True)
+    reason = serializers.CharField(allow_null=True)
+
+
+class HistorySerializer(serializers.Serializer):
+    results = HistoryEntrySerializer(many=True)
+
+
+class MoveSerializer(serializers.Serializer):
+    to = serializers.ChoiceField(choices=Status.choices)
+    by = serializers.ChoiceField(choices=["provider", "referrer"])
+    requires = serializers.ListField(child=serializers.CharField())
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # "from" is a Python keyword, so the field is added here.
+        return {"from": serializers.ChoiceField(choices=Status.choices), **super().get_fields()}
+
+
+class StatesSerializer(serializers.Serializer):
+    statuses = serializers.ListField(child=serializers.ChoiceField(choices=Status.choices))
+    open = serializers.ListField(child=serializers.ChoiceField(choices=Status.choices))
+    initial = serializers.ChoiceField(choices=Status.choices)
+    moves = MoveSerializer(many=True)
+    reason_codes = serializers.ListField(child=serializers.CharField())
+    report_kinds = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))

@@ -8,7 +8,8 @@ from django.db import IntegrityError, transaction
 
 from agencies.actors import Actor
 from agencies.models import REFERRER_KINDS, Agency, AgencyKind
-from hub.exceptions import PolicyViolation, RoleNotPermitted, UnknownReference
+from hub.exceptions import NotAParty, PolicyViolation, RoleNotPermitted, UnknownReference
+from referrals.exceptions import IllegalTransition
 from referrals.models import (
     REFUSED_MODALITIES,
     Event,
@@ -18,7 +19,12 @@ from referrals.models import (
     PersonIdentifier,
     Programme,
     Referral,
+    Transition,
 )
+from referrals.selectors import party_filter
+from referrals.states import moves_from
+from sharing_policies.decision import roles_of
+from sharing_policies.selectors import parties_of
 
 
 def programme_create(*, actor: Actor, data: dict[str, Any]) -> Programme:
@@ -166,3 +172,55 @@ def emergency_release_notify(
         )
         for supplier in sorted(set(suppliers), key=str)
     )
+
+
+@transaction.atomic
+def referral_transition(
+    *, referral_id: UUID, to: str, reason_code: str, reason: str, actor: Actor
+) -> Transition:
+    """Moves a referral along the lifecycle table. The row lock makes concurrent moves of one
+    referral queue, so that two can never both succeed from the same status."""
+    referral = (
+        Referral.objects.select_for_update()
+        .filter(party_filter(actor.agency.id), id=referral_id)
+        .prefetch_related("observers", "disclosures")
+        .first()
+    )
+    if referral is None:
+        raise NotAParty("No referral with this id is visible to your agency.")
+    possible = moves_from(referral.status)
+    matching = [m for m in possible if m.target == to]
+    if not matching:
+        allowed = [m.target.value for m in possible]
+        raise IllegalTransition(
+            f"A referral that is {referral.status} can move to: {', '.join(allowed) or 'nothing'}.",
+            allowed=allowed,
+        )
+    roles = roles_of(parties_of(referral), actor.agency.id)
+    move = next((m for m in matching if m.by in roles), None)
+    if move is None:
+        raise RoleNotPermitted(f"Only the {matching[0].by.value} makes this move.")
+    if move.needs_reason and not (reason_code and reason):
+        raise PolicyViolation("This move needs a reason_code and a reason.", field="reason")
+    transition = Transition.objects.create(
+        referral=referral,
+        from_status=referral.status,
+        to_status=to,
+        reason_code=reason_code,
+        reason=reason,
+        by=actor.agency,
+        by_client=actor.client.client_id,
+        by_person=str(actor.person.id) if actor.person else "",
+    )
+    referral.status = to
+    referral.save(update_fields=["status", "updated_at"])
+    Event.objects.bulk_create(
+        Event(
+            recipient_id=party,
+            referral=referral,
+            type=EventType.TRANSITION,
+            about={"transition": str(transition.id), "to": to},
+        )
+        for party in sorted(parties_of(referral).all(), key=str)
+    )
+    return transition

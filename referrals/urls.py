@@ -1,9 +1,23 @@
 from django.urls import path
 
-from referrals.views import ProgrammeListView, ReferralDetailView, ReferralListView
+from referrals.views import (
+    HistoryView,
+    ProgrammeListView,
+    ReferralDetailView,
+    ReferralListView,
+    StatesView,
+    TransitionView,
+)
 
 urlpatterns = [
     path("programmes/", ProgrammeListView.as_view(), name="programme-list"),
     path("referrals/", ReferralListView.as_view(), name="referral-list"),
+    path("referrals/states/", StatesView.as_view(), name="referral-states"),
     path("referrals/<uuid:referral_id>/", ReferralDetailView.as_view(), name="referral-detail"),
+    path(
+        "referrals/<uuid:referral_id>/transitions/",
+        TransitionView.as_view(),
+        name="referral-transitions",
+    ),
+    path("referrals/<uuid:referral_id>/history/", HistoryView.as_view(), name="referral-history"),
 ]

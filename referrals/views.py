@@ -15,7 +15,15 @@ from hub.conditional import etag_of
 from referrals import selectors, services
 from referrals.models import Referral
 from referrals.representation import render_referral
-from referrals.serializers import ProgrammeSerializer, ReferralCreateSerializer, ReferralSerializer
+from referrals.serializers import (
+    HistorySerializer,
+    ProgrammeSerializer,
+    ReferralCreateSerializer,
+    ReferralSerializer,
+    StatesSerializer,
+    TransitionRequestSerializer,
+)
+from referrals.states import states_document
 from sharing_policies.decision import Decision
 from sharing_policies.selectors import decision_inputs
 from sharing_policies.vocabulary import PARTNER_CATEGORIES, SUBJECT_CATEGORIES, LawfulBasis
@@ -156,3 +164,79 @@ class ReferralDetailView(ReferralViewMixin, GenericAPIView):
                 categories=[str(b.category) for b in released],
                 actor=self.actor,
             )
+
+
+class StatesView(HubViewMixin, GenericAPIView):
+    """The referral lifecycle as data: statuses, moves, who makes each, what each requires,
+    reason codes and the report kinds each status allows. Any valid token."""
+
+    required_scopes: list[str] = []
+    serializer_class = StatesSerializer
+    pagination_class = None
+
+    @extend_schema(summary="The referral state machine", responses=StatesSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(states_document())
+
+
+class TransitionView(ReferralViewMixin, GenericAPIView):
+    """Move a referral along its lifecycle (see referrals/states/)."""
+
+    required_scopes = {"post": ["referrals:write"]}
+    serializer_class = TransitionRequestSerializer
+    problem_statuses = {"post": [409]}
+
+    @extend_schema(
+        summary="Move a referral",
+        request=TransitionRequestSerializer,
+        responses={200: ReferralSerializer},
+    )
+    def post(self, request: Request, referral_id: UUID) -> Response:
+        serializer = TransitionRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        with transaction.atomic():
+            services.referral_transition(
+                referral_id=referral_id,
+                to=data["to"],
+                reason_code=data.get("reason_code", ""),
+                reason=data.get("reason", ""),
+                actor=self.actor,
+            )
+            referral = selectors.referral_get_visible(
+                agency_id=self.actor.agency.id, referral_id=referral_id
+            )
+            (view,) = self.views_of([referral])
+            self.record_access(status.HTTP_200_OK)
+        return Response(view, headers={"ETag": etag_of(view)})
+
+
+class HistoryView(ReferralViewMixin, GenericAPIView):
+    """A referral's moves, oldest first, for every party."""
+
+    required_scopes = {"get": ["referrals:read"]}
+    serializer_class = HistorySerializer
+    pagination_class = None
+
+    @extend_schema(summary="A referral's history", responses=HistorySerializer)
+    def get(self, request: Request, referral_id: UUID) -> Response:
+        with transaction.atomic():
+            referral = selectors.referral_get_visible(
+                agency_id=self.actor.agency.id, referral_id=referral_id
+            )
+            self.access.referrals.append(referral.id)
+            entries = [
+                {
+                    "type": "transition",
+                    "id": str(t.id),
+                    "at": t.at.isoformat().replace("+00:00", "Z"),
+                    "by": str(t.by_id),
+                    "from_status": t.from_status,
+                    "to_status": t.to_status,
+                    "reason_code": t.reason_code or None,
+                    "reason": t.reason or None,
+                }
+                for t in referral.transitions.all()
+            ]
+            self.record_access(status.HTTP_200_OK)
+        return Response({"results": entries})

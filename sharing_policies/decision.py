@@ -45,6 +45,11 @@ class ReferralParties:
     observers: frozenset[UUID] = frozenset()
     disclosure_suppliers: frozenset[UUID] = frozenset()
 
+    def all(self) -> frozenset[UUID]:
+        """Every party: referrer, provider, partner service (if any), observers."""
+        named = {self.referrer, self.provider, self.partner_service} - {None}
+        return frozenset(named) | self.observers
+
 
 @dataclass(frozen=True)
 class Requester:
