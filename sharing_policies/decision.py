@@ -218,17 +218,18 @@ class Outcome:
 
 def grant_outcome(
     category: Category,
-    supplier: UUID,
+    suppliers: frozenset[UUID],
     requester: Requester,
     agreements: Iterable[Agreement],
     consents: Iterable[Consent],
     today: date,
 ) -> Outcome:
-    """Rule 2 for one category and one supplier: the first grant that passes, or why none does."""
+    """Rule 2 for a category's data from these suppliers: the first grant that passes, or the
+    first reason that applies to all their matching grants together."""
     matching = [
         (agreement, grant)
         for agreement in agreements
-        if agreement.provider == supplier
+        if agreement.provider in suppliers
         and agreement.active_on(today)
         and agreement.addresses(requester)
         and requester.purpose in agreement.purposes
@@ -270,19 +271,13 @@ def grant_outcome(
                 agreement_version=agreement.version,
                 lawful_basis=str(basis),
                 consent=permit.id if basis == LawfulBasis.CONSENT and permit else None,
-                supplier=supplier,
+                supplier=agreement.provider,
             ),
             None,
         )
     if all(g.lawful_basis == LawfulBasis.VITAL_INTERESTS for _, g in unblocked):
         return Outcome(None, WithholdReason.EMERGENCY_ONLY, matched)
     return Outcome(None, WithholdReason.NO_CONSENT, matched)
-
-
-def first_reason(outcomes: list[Outcome]) -> Outcome:
-    """Of several suppliers' outcomes, the reason that comes first in DESIGN.md's order."""
-    order = list(WithholdReason)
-    return min(outcomes, key=lambda o: order.index(o.reason))
 
 
 def decide(
@@ -326,9 +321,10 @@ def decide(
             continue
 
         suppliers = sorted(suppliers_of(category, parties) - {requester.agency}, key=str)
+        day = today or date.min
         outcomes = {
             supplier: grant_outcome(
-                category, supplier, requester, agreements, consents, today or date.min
+                category, frozenset({supplier}), requester, agreements, consents, day
             )
             for supplier in suppliers
         }
@@ -342,11 +338,9 @@ def decide(
                 # Entry by entry: only the suppliers whose grant passed, and the requester's own.
                 entries_from = frozenset(passing) | ({requester.agency} if own else frozenset())
             continue
-        reason = (
-            first_reason(list(outcomes.values()))
-            if outcomes
-            else Outcome(None, WithholdReason.NO_AGREEMENT)
-        )
+        # Nothing passed: DESIGN.md's reasons speak of the category's matching grants
+        # ("every matching grant is blocked..."), whichever supplier's agreement they are in.
+        reason = grant_outcome(category, frozenset(suppliers), requester, agreements, consents, day)
         withheld.append(Withheld(category, reason.reason, reason.agreements))
 
     return Decision(

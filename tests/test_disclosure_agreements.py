@@ -919,40 +919,41 @@ SUPPLIER_CASES = [
     ),
 ]
 
-# Two suppliers of partner.disclosures give different reasons: the first in DESIGN.md's order.
+# Two suppliers of partner.disclosures and nothing passes: DESIGN.md's reasons are read over the
+# category's matching grants together, whichever supplier's agreement they come from.
 PRECEDENCE_CASES = [
     case(
-        "precedence-no_agreement-from-the-referrer-before-no_consent-from-the-partner-service",
+        "across-suppliers-no_consent-when-only-the-partner-services-consent-grant-matches",
         DISCLOSURES,
-        NA,
+        NC,
         agreement(grant(DISCLOSURES, CONSENT), provider=PARTNER_SERVICE),
     ),
     case(
-        "precedence-no_agreement-from-the-referrer-before-consent_denied-from-the-partner-service",
+        "across-suppliers-consent_denied-when-the-only-matching-grant-is-denied",
         DISCLOSURES,
-        NA,
+        CD,
         agreement(grant(DISCLOSURES, PUBLIC_TASK), provider=PARTNER_SERVICE),
         consents=[consent(PARTNER, deny(DISCLOSURES))],
     ),
     case(
-        "precedence-consent_denied-from-one-supplier-before-emergency_only-from-the-other",
+        "across-suppliers-emergency_only-when-a-deny-leaves-only-the-others-vital_interests",
         DISCLOSURES,
-        CD,
+        EO,
         agreement(grant(DISCLOSURES, PUBLIC_TASK), provider=REFERRER),
         second(agreement(grant(DISCLOSURES, VITAL_INTERESTS), provider=PARTNER_SERVICE)),
         consents=[consent(PARTNER, deny(DISCLOSURES))],
     ),
     case(
-        "precedence-emergency_only-from-one-supplier-before-no_consent-from-the-other",
+        "across-suppliers-no_consent-when-a-consent-grant-sits-beside-vital_interests",
         DISCLOSURES,
-        EO,
+        NC,
         agreement(grant(DISCLOSURES, CONSENT), provider=REFERRER),
         second(agreement(grant(DISCLOSURES, VITAL_INTERESTS), provider=PARTNER_SERVICE)),
     ),
     case(
-        "precedence-no_agreement-from-the-referrer-before-emergency_only-from-the-partner-service",
+        "across-suppliers-emergency_only-when-only-the-partner-services-vital_interests-matches",
         DISCLOSURES,
-        NA,
+        EO,
         agreement(grant(DISCLOSURES, VITAL_INTERESTS), provider=PARTNER_SERVICE),
     ),
 ]
@@ -1737,18 +1738,19 @@ def test_every_disclosure_rests_on_a_passing_grant_or_on_rule_0(scenario: Scenar
         assert decision.disclosure_entries_from == own | granted_from
 
 
-REASON_ORDER = [VC, NA, CD, EO, NC]
 
 
-def design_outcome(scenario: Scenario, category: Category, supplier: UUID) -> WithholdReason | None:
-    """Rule 2 for one supplier's data, read literally: None when a grant passes, else the first
-    reason that applies."""
+def design_outcome(
+    scenario: Scenario, category: Category, suppliers: set[UUID]
+) -> WithholdReason | None:
+    """Rule 2 for these suppliers' data, read literally: None when a grant passes, else the
+    first reason that applies to their matching grants together."""
     requester, today = scenario.requester, scenario.today
     matching = [
         given_grant
         for terms in scenario.agreements
         if agreement_active(terms, today)
-        and terms.provider == supplier
+        and terms.provider in suppliers
         and addressed_to(terms, requester)
         and requester.purpose in terms.purposes
         for given_grant in terms.grants
@@ -1781,10 +1783,10 @@ def design_reason(scenario: Scenario, category: Category) -> WithholdReason | No
     if category in VICTIM_CONFIDENTIAL and requester.kind == PROGRAMME_PROVIDER:
         return VC
     suppliers = design_suppliers(category, scenario.parties) - {requester.agency}
-    outcomes = [design_outcome(scenario, category, supplier) for supplier in suppliers]
-    if None in outcomes:
+    if any(design_outcome(scenario, category, {supplier}) is None for supplier in suppliers):
         return None
-    return min(outcomes, key=REASON_ORDER.index, default=NA)  # type: ignore[arg-type]
+    # DESIGN.md's reasons speak of a category's matching grants, whoever supplies its data.
+    return design_outcome(scenario, category, suppliers)
 
 
 @settings(max_examples=400)
@@ -1801,7 +1803,7 @@ def test_each_category_gets_what_design_md_read_literally_gives_it(scenario: Sce
         passing = {
             supplier
             for supplier in design_suppliers(DISCLOSURES, scenario.parties) - own
-            if design_outcome(scenario, DISCLOSURES, supplier) is None
+            if design_outcome(scenario, DISCLOSURES, {supplier}) is None
         }
         if requester.kind == PROGRAMME_PROVIDER:
             passing = set()
