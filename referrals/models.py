@@ -203,3 +203,28 @@ class Transition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.referral_id}: {self.from_status} -> {self.to_status}"
+
+
+class ReportKind(models.TextChoices):
+    ASSESSMENT = "assessment"
+    ATTENDANCE = "attendance"
+    RISK_CHANGE = "risk_change"
+    COMPLETION = "completion"
+
+
+class Report(models.Model):
+    """A report back from the provider: the programme.progress category. Never edited."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="reports")
+    kind = models.CharField(max_length=16, choices=ReportKind.choices)
+    content = models.JSONField(encoder=DjangoJSONEncoder)
+    written_at = models.DateTimeField(auto_now_add=True)
+    written_by = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    written_by_client = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ("written_at", "id")
+
+    def __str__(self) -> str:
+        return f"{self.kind} report {self.id}"

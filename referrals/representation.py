@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
-from referrals.models import Referral
+from referrals.models import Referral, Report
 from sharing_policies.decision import Decision, Role
 from sharing_policies.vocabulary import Category
 
@@ -66,10 +66,17 @@ def partner_disclosures(referral: Referral, decision: Decision) -> list[dict[str
     ]
 
 
+def render_report(report: Report) -> dict[str, Any]:
+    return {
+        "id": str(report.id),
+        "kind": report.kind,
+        "written_at": report.written_at.isoformat().replace("+00:00", "Z"),
+        **report.content,
+    }
+
+
 def programme_progress(referral: Referral, decision: Decision) -> dict[str, Any]:
-    # Reports back (assessment, attendance, risk changes, completion) join this list as
-    # providers write them.
-    return {"reports": []}
+    return {"reports": [render_report(report) for report in referral.reports.all()]}
 
 
 # category -> (path in the body, how to read it). referral.admin is the top level.

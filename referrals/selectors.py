@@ -10,7 +10,9 @@ from referrals.models import Programme, Referral
 
 def referral_queryset() -> QuerySet[Referral]:
     """Everything a referral's view needs, in a fixed number of queries for any page size."""
-    return Referral.objects.select_related("programme").prefetch_related("observers", "disclosures")
+    return Referral.objects.select_related("programme").prefetch_related(
+        "observers", "disclosures", "reports"
+    )
 
 
 def party_filter(agency_id: UUID) -> Q:

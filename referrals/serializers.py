@@ -178,7 +178,10 @@ class WithheldSerializer(serializers.Serializer):
 
 
 class ProgrammeProgressSerializer(serializers.Serializer):
-    reports = serializers.ListField(child=serializers.DictField(), read_only=True)
+    reports = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="The provider's reports: assessment, attendance, risk changes, completion.",
+    )
 
 
 class ReferralSerializer(serializers.Serializer):
@@ -259,3 +262,63 @@ class StatesSerializer(serializers.Serializer):
     moves = MoveSerializer(many=True)
     reason_codes = serializers.ListField(child=serializers.CharField())
     report_kinds = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+# --- Reports back --------------------------------------------------------------------------------
+
+ATTENDANCE = ("attended", "absent_excused", "absent_unexcused")
+
+
+class AssessmentReportSerializer(StrictSerializer):
+    kind = serializers.ChoiceField(choices=["assessment"])
+    suitable = serializers.BooleanField()
+    summary = serializers.CharField(max_length=LONG, required=False, allow_blank=True)
+
+
+class AttendanceReportSerializer(StrictSerializer):
+    kind = serializers.ChoiceField(choices=["attendance"])
+    session_date = serializers.DateField(validators=[not_in_future])
+    attendance = serializers.ChoiceField(choices=ATTENDANCE)
+
+
+class RiskChangeReportSerializer(StrictSerializer):
+    kind = serializers.ChoiceField(choices=["risk_change"])
+    level = serializers.ChoiceField(choices=RISK_LEVELS)
+    summary = serializers.CharField(max_length=LONG, required=False, allow_blank=True)
+    urgent = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="An urgent risk change reaches the referrer and the partner service at once.",
+    )
+
+
+class CompletionReportSerializer(StrictSerializer):
+    kind = serializers.ChoiceField(choices=["completion"])
+    completed = serializers.BooleanField()
+    summary = serializers.CharField(max_length=LONG, required=False, allow_blank=True)
+
+
+REPORT_SERIALIZERS: dict[str, type[StrictSerializer]] = {
+    "assessment": AssessmentReportSerializer,
+    "attendance": AttendanceReportSerializer,
+    "risk_change": RiskChangeReportSerializer,
+    "completion": CompletionReportSerializer,
+}
+
+
+class ReportSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    kind = serializers.ChoiceField(choices=list(REPORT_SERIALIZERS))
+    written_at = serializers.DateTimeField()
+    suitable = serializers.BooleanField(required=False)
+    session_date = serializers.DateField(required=False)
+    attendance = serializers.ChoiceField(choices=ATTENDANCE, required=False)
+    level = serializers.ChoiceField(choices=RISK_LEVELS, required=False)
+    urgent = serializers.BooleanField(required=False)
+    completed = serializers.BooleanField(required=False)
+    summary = serializers.CharField(required=False)
+
+
+class ReportListSerializer(serializers.Serializer):
+    results = ReportSerializer(many=True)
+    withheld = WithheldSerializer(many=True)

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 
 from agencies.actors import Actor
 from agencies.models import REFERRER_KINDS, Agency, AgencyKind
-from hub.exceptions import NotAParty, PolicyViolation, RoleNotPermitted, UnknownReference
+from hub.exceptions import Conflict, NotAParty, PolicyViolation, RoleNotPermitted, UnknownReference
 from referrals.exceptions import IllegalTransition
 from referrals.models import (
     REFUSED_MODALITIES,
@@ -19,11 +19,13 @@ from referrals.models import (
     PersonIdentifier,
     Programme,
     Referral,
+    Report,
+    ReportKind,
     Transition,
 )
 from referrals.selectors import party_filter
-from referrals.states import moves_from
-from sharing_policies.decision import roles_of
+from referrals.states import REPORT_KINDS, moves_from
+from sharing_policies.decision import Role, roles_of
 from sharing_policies.selectors import parties_of
 
 
@@ -224,3 +226,45 @@ def referral_transition(
         for party in sorted(parties_of(referral).all(), key=str)
     )
     return transition
+
+
+@transaction.atomic
+def report_write(*, referral_id: UUID, data: dict[str, Any], actor: Actor) -> Report:
+    """A report back from the provider, of a kind the referral's status allows."""
+    referral = (
+        Referral.objects.select_for_update()
+        .filter(party_filter(actor.agency.id), id=referral_id)
+        .prefetch_related("observers", "disclosures")
+        .first()
+    )
+    if referral is None:
+        raise NotAParty("No referral with this id is visible to your agency.")
+    if Role.PROVIDER not in roles_of(parties_of(referral), actor.agency.id):
+        raise RoleNotPermitted("Only the programme provider writes reports.")
+    allowed = REPORT_KINDS.get(referral.status, ())
+    if data["kind"] not in allowed:
+        raise Conflict(
+            f"A referral that is {referral.status} takes reports of kind: "
+            f"{', '.join(allowed) or 'none'}.",
+            field="kind",
+        )
+    content = {key: value for key, value in data.items() if key != "kind"}
+    report = Report.objects.create(
+        referral=referral,
+        kind=data["kind"],
+        content=content,
+        written_by=actor.agency,
+        written_by_client=actor.client.client_id,
+    )
+    about = {"report": str(report.id), "kind": report.kind}
+    # The referrer always sees programme progress: reporting back is what a referral asks for.
+    recipients = {referral.referrer_id: EventType.REPORT}
+    if report.kind == ReportKind.RISK_CHANGE and content.get("urgent"):
+        recipients[referral.referrer_id] = EventType.URGENT_RISK_CHANGE
+        if referral.partner_service_id:
+            recipients[referral.partner_service_id] = EventType.URGENT_RISK_CHANGE
+    Event.objects.bulk_create(
+        Event(recipient_id=agency, referral=referral, type=kind, about=about)
+        for agency, kind in recipients.items()
+    )
+    return report

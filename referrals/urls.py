@@ -5,6 +5,7 @@ from referrals.views import (
     ProgrammeListView,
     ReferralDetailView,
     ReferralListView,
+    ReportsView,
     StatesView,
     TransitionView,
 )
@@ -20,4 +21,5 @@ urlpatterns = [
         name="referral-transitions",
     ),
     path("referrals/<uuid:referral_id>/history/", HistoryView.as_view(), name="referral-history"),
+    path("referrals/<uuid:referral_id>/reports/", ReportsView.as_view(), name="referral-reports"),
 ]

@@ -4,8 +4,14 @@ from typing import Any
 from uuid import UUID
 
 from django.db import transaction
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+)
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,12 +20,15 @@ from hub.api import EMERGENCY_HEADER, MIN_JUSTIFICATION_LENGTH, HubViewMixin
 from hub.conditional import etag_of
 from referrals import selectors, services
 from referrals.models import Referral
-from referrals.representation import render_referral
+from referrals.representation import render_referral, render_report
 from referrals.serializers import (
+    REPORT_SERIALIZERS,
     HistorySerializer,
     ProgrammeSerializer,
     ReferralCreateSerializer,
     ReferralSerializer,
+    ReportListSerializer,
+    ReportSerializer,
     StatesSerializer,
     TransitionRequestSerializer,
 )
@@ -240,3 +249,48 @@ class HistoryView(ReferralViewMixin, GenericAPIView):
             ]
             self.record_access(status.HTTP_200_OK)
         return Response({"results": entries})
+
+
+class ReportsView(ReferralViewMixin, GenericAPIView):
+    """Reports back: the provider writes them; the others read them as the decision allows
+    (they are the `programme.progress` category; the referrer always sees them)."""
+
+    required_scopes = {"get": ["referrals:read"], "post": ["referrals:write"]}
+    serializer_class = ReportSerializer
+    pagination_class = None
+    problem_statuses = {"post": [409]}
+
+    @extend_schema(summary="A referral's reports", responses=ReportListSerializer)
+    def get(self, request: Request, referral_id: UUID) -> Response:
+        with transaction.atomic():
+            referral = selectors.referral_get_visible(
+                agency_id=self.actor.agency.id, referral_id=referral_id
+            )
+            (view,) = self.views_of([referral])
+            self.record_access(status.HTTP_200_OK)
+        progress = view.get("programme_progress", {"reports": []})
+        withheld = [w for w in view["withheld"] if w["category"] == "programme.progress"]
+        return Response({"results": progress["reports"], "withheld": withheld})
+
+    @extend_schema(
+        summary="Write a report back (the provider)",
+        request=PolymorphicProxySerializer(
+            component_name="ReportRequest",
+            serializers=list(REPORT_SERIALIZERS.values()),
+            resource_type_field_name="kind",
+        ),
+        responses={201: ReportSerializer},
+    )
+    def post(self, request: Request, referral_id: UUID) -> Response:
+        kind = request.data.get("kind") if isinstance(request.data, dict) else None
+        if kind not in REPORT_SERIALIZERS:
+            raise ValidationError({"kind": [f"Use one of: {', '.join(REPORT_SERIALIZERS)}."]})
+        serializer = REPORT_SERIALIZERS[kind](data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with transaction.atomic():
+            report = services.report_write(
+                referral_id=referral_id, data=serializer.validated_data, actor=self.actor
+            )
+            self.access.referrals.append(referral_id)
+            self.record_access(status.HTTP_201_CREATED)
+        return Response(render_report(report), status=status.HTTP_201_CREATED)

@@ -1738,8 +1738,6 @@ def test_every_disclosure_rests_on_a_passing_grant_or_on_rule_0(scenario: Scenar
         assert decision.disclosure_entries_from == own | granted_from
 
 
-
-
 def design_outcome(
     scenario: Scenario, category: Category, suppliers: set[UUID]
 ) -> WithholdReason | None:
