@@ -171,14 +171,19 @@ class Event(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     recipient = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="events")
+    # The event's place in its recipient's feed: 1, 2, 3... with no gaps, allocated under a
+    # lock on the recipient's FeedCounter so that positions commit in order (see events.py).
+    position = models.BigIntegerField()
     referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="events")
     type = models.CharField(max_length=32, choices=EventType.choices)
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    at = models.DateTimeField(auto_now_add=True)
     about = models.JSONField(default=dict)
 
     class Meta:
-        ordering = ("at", "id")
-        indexes = [models.Index(fields=["recipient", "at"], name="event_feed")]
+        ordering = ("recipient", "position")
+        constraints = [
+            models.UniqueConstraint(fields=["recipient", "position"], name="one_event_per_place")
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} on {self.referral_id}"
@@ -228,3 +233,13 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} report {self.id}"
+
+
+class FeedCounter(models.Model):
+    """The last position handed out in one agency's event feed."""
+
+    agency = models.OneToOneField(Agency, on_delete=models.PROTECT, primary_key=True)
+    last_position = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"Feed of {self.agency_id} at {self.last_position}"

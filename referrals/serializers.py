@@ -11,7 +11,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from hub.serializers import StrictModelSerializer, StrictSerializer
-from referrals.models import Approach, Modality, Programme, Status
+from referrals.models import Approach, EventType, Modality, Programme, Status
 from referrals.states import REASON_CODES
 from sharing_policies.vocabulary import CATEGORY_VALUES, WITHHOLD_REASON_VALUES
 
@@ -322,3 +322,29 @@ class ReportSerializer(serializers.Serializer):
 class ReportListSerializer(serializers.Serializer):
     results = ReportSerializer(many=True)
     withheld = WithheldSerializer(many=True)
+
+
+# --- The change feed -----------------------------------------------------------------------------
+
+
+class EventSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    position = serializers.IntegerField(help_text="Its place in your feed: pass it as `after`.")
+    type = serializers.ChoiceField(choices=EventType.choices)
+    referral = serializers.UUIDField()
+    at = serializers.DateTimeField()
+    about = serializers.DictField(help_text="Ids and types only: fetch the resource to see it.")
+
+
+class EventQuerySerializer(StrictSerializer):
+    after = serializers.IntegerField(
+        min_value=0, required=False, default=0, help_text="The last position you have seen."
+    )
+    page_size = serializers.IntegerField(min_value=1, max_value=500, required=False, default=100)
+
+
+class EventPageSerializer(serializers.Serializer):
+    results = EventSerializer(many=True)
+    next = serializers.URLField(
+        allow_null=True, help_text="Where to poll next; null when there is nothing new yet."
+    )

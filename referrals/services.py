@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from agencies.actors import Actor
 from agencies.models import REFERRER_KINDS, Agency, AgencyKind
 from hub.exceptions import Conflict, NotAParty, PolicyViolation, RoleNotPermitted, UnknownReference
+from referrals.events import events_raise
 from referrals.exceptions import IllegalTransition
 from referrals.models import (
     REFUSED_MODALITIES,
@@ -159,6 +160,10 @@ def referral_create(*, actor: Actor, data: dict[str, Any]) -> Referral:
         PartnerDisclosure(referral=referral, supplier=actor.agency, **entry)
         for entry in partner.get("disclosures", [])
     )
+    parties = {actor.agency.id, programme.provider_id, *(o.id for o in observers)}
+    if partner_service is not None:
+        parties.add(partner_service.id)
+    events_raise(referral=referral, recipients=dict.fromkeys(parties, EventType.CREATED), about={})
     return referral
 
 
@@ -168,11 +173,10 @@ def emergency_release_notify(
     """Tells each supplier that its data was released in an emergency (call inside the read's
     transaction, so that no event outlives a read that rolled back)."""
     about = {"released_to": str(actor.agency.id), "categories": sorted(set(categories))}
-    return Event.objects.bulk_create(
-        Event(
-            recipient_id=supplier, referral=referral, type=EventType.EMERGENCY_RELEASE, about=about
-        )
-        for supplier in sorted(set(suppliers), key=str)
+    return events_raise(
+        referral=referral,
+        recipients=dict.fromkeys(suppliers, EventType.EMERGENCY_RELEASE),
+        about=about,
     )
 
 
@@ -216,14 +220,10 @@ def referral_transition(
     )
     referral.status = to
     referral.save(update_fields=["status", "updated_at"])
-    Event.objects.bulk_create(
-        Event(
-            recipient_id=party,
-            referral=referral,
-            type=EventType.TRANSITION,
-            about={"transition": str(transition.id), "to": to},
-        )
-        for party in sorted(parties_of(referral).all(), key=str)
+    events_raise(
+        referral=referral,
+        recipients=dict.fromkeys(parties_of(referral).all(), EventType.TRANSITION),
+        about={"transition": str(transition.id), "to": to},
     )
     return transition
 
@@ -263,8 +263,5 @@ def report_write(*, referral_id: UUID, data: dict[str, Any], actor: Actor) -> Re
         recipients[referral.referrer_id] = EventType.URGENT_RISK_CHANGE
         if referral.partner_service_id:
             recipients[referral.partner_service_id] = EventType.URGENT_RISK_CHANGE
-    Event.objects.bulk_create(
-        Event(recipient_id=agency, referral=referral, type=kind, about=about)
-        for agency, kind in recipients.items()
-    )
+    events_raise(referral=referral, recipients=recipients, about=about)
     return report

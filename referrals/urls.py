@@ -1,6 +1,7 @@
 from django.urls import path
 
 from referrals.views import (
+    EventFeedView,
     HistoryView,
     ProgrammeListView,
     ReferralDetailView,
@@ -13,6 +14,7 @@ from referrals.views import (
 urlpatterns = [
     path("programmes/", ProgrammeListView.as_view(), name="programme-list"),
     path("referrals/", ReferralListView.as_view(), name="referral-list"),
+    path("events/", EventFeedView.as_view(), name="event-feed"),
     path("referrals/states/", StatesView.as_view(), name="referral-states"),
     path("referrals/<uuid:referral_id>/", ReferralDetailView.as_view(), name="referral-detail"),
     path(

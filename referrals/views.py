@@ -19,10 +19,13 @@ from rest_framework.response import Response
 from hub.api import EMERGENCY_HEADER, MIN_JUSTIFICATION_LENGTH, HubViewMixin
 from hub.conditional import etag_of
 from referrals import selectors, services
-from referrals.models import Referral
+from referrals.models import Event, Referral
 from referrals.representation import render_referral, render_report
 from referrals.serializers import (
     REPORT_SERIALIZERS,
+    EventPageSerializer,
+    EventQuerySerializer,
+    EventSerializer,
     HistorySerializer,
     ProgrammeSerializer,
     ReferralCreateSerializer,
@@ -294,3 +297,46 @@ class ReportsView(ReferralViewMixin, GenericAPIView):
             self.access.referrals.append(referral_id)
             self.record_access(status.HTTP_201_CREATED)
         return Response(render_report(report), status=status.HTTP_201_CREATED)
+
+
+class EventFeedView(HubViewMixin, GenericAPIView):
+    """Your agency's change feed, oldest first: what changed on the referrals it is party to
+    (ids and types only; fetch the resource to see it, minimised as ever). Poll with
+    `after` set to the last position you have seen: nothing is lost or repeated."""
+
+    required_scopes = {"get": ["referrals:read"]}
+    serializer_class = EventSerializer
+    pagination_class = None
+    touches_personal_data = True
+
+    @extend_schema(
+        summary="The change feed",
+        parameters=[EventQuerySerializer],
+        responses=EventPageSerializer,
+    )
+    def get(self, request: Request) -> Response:
+        query = EventQuerySerializer(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        after, size = query.validated_data["after"], query.validated_data["page_size"]
+        with transaction.atomic():
+            events = list(
+                Event.objects.filter(recipient=self.actor.agency, position__gt=after).order_by(
+                    "position"
+                )[:size]
+            )
+            self.access.referrals.extend(dict.fromkeys(e.referral_id for e in events))
+            self.record_access(status.HTTP_200_OK)
+        results = [
+            {
+                "id": str(e.id),
+                "position": e.position,
+                "type": e.type,
+                "referral": str(e.referral_id),
+                "at": e.at.isoformat().replace("+00:00", "Z"),
+                "about": e.about,
+            }
+            for e in events
+        ]
+        last = events[-1].position if events else after
+        next_url = request.build_absolute_uri(f"{request.path}?after={last}&page_size={size}")
+        return Response({"results": results, "next": next_url if events else None})
