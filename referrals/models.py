@@ -243,3 +243,20 @@ class FeedCounter(models.Model):
 
     def __str__(self) -> str:
         return f"Feed of {self.agency_id} at {self.last_position}"
+
+
+class IdempotencyKey(models.Model):
+    """A client's Idempotency-Key on POST referrals/: the same key and body give the first
+    result; keys expire after 24 hours."""
+
+    client = models.CharField(max_length=100)
+    key = models.CharField(max_length=255)
+    body_hash = models.CharField(max_length=64)
+    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["client", "key"], name="one_key_per_client")]
+
+    def __str__(self) -> str:
+        return f"Idempotency key of {self.client}"

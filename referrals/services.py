@@ -1,10 +1,14 @@
 """Writes for programmes and referrals; each takes the acting agency, never a default."""
 
+import hashlib
+import json
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from agencies.actors import Actor
 from agencies.models import REFERRER_KINDS, Agency, AgencyKind
@@ -15,6 +19,7 @@ from referrals.models import (
     REFUSED_MODALITIES,
     Event,
     EventType,
+    IdempotencyKey,
     PartnerDisclosure,
     Person,
     PersonIdentifier,
@@ -265,3 +270,39 @@ def report_write(*, referral_id: UUID, data: dict[str, Any], actor: Actor) -> Re
             recipients[referral.partner_service_id] = EventType.URGENT_RISK_CHANGE
     events_raise(referral=referral, recipients=recipients, about=about)
     return report
+
+
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+
+
+def body_hash(data: Any) -> str:
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@transaction.atomic
+def referral_create_once(
+    *, actor: Actor, key: str, raw_body: Any, data: dict[str, Any]
+) -> tuple[Referral, bool]:
+    """`referral_create` under an Idempotency-Key: (referral, created). The key is claimed
+    before the referral is written, so a concurrent double submit waits for the first and
+    then replays it."""
+    client = actor.client.client_id
+    digest = body_hash(raw_body)
+    IdempotencyKey.objects.filter(
+        client=client, key=key, created_at__lt=timezone.now() - IDEMPOTENCY_WINDOW
+    ).delete()
+    try:
+        with transaction.atomic():
+            claim = IdempotencyKey.objects.create(client=client, key=key, body_hash=digest)
+    except IntegrityError:
+        first = IdempotencyKey.objects.get(client=client, key=key)
+        if first.body_hash != digest:
+            raise PolicyViolation(
+                "This Idempotency-Key was used with another body.", field="Idempotency-Key"
+            ) from None
+        return first.referral, False
+    referral = referral_create(actor=actor, data=data)
+    claim.referral = referral
+    claim.save(update_fields=["referral"])
+    return referral, True

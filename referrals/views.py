@@ -1,5 +1,6 @@
 """Programmes and referrals over HTTP: validate, call one service or selector, render."""
 
+import re
 from typing import Any
 from uuid import UUID
 
@@ -85,6 +86,17 @@ class ReferralViewMixin(HubViewMixin):
         return render_referral(referral, decision)
 
 
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+SAFE_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+def idempotency_key(request: Request) -> str | None:
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is not None and not SAFE_KEY.match(key):
+        raise ValidationError({IDEMPOTENCY_HEADER: ["Use 1 to 255 visible ASCII characters."]})
+    return key
+
+
 class ReferralListView(ReferralViewMixin, GenericAPIView):
     """Referrals: create one (the token's agency refers), or list those your agency is party to."""
 
@@ -110,14 +122,32 @@ class ReferralListView(ReferralViewMixin, GenericAPIView):
 
     @extend_schema(
         summary="Refer a man into a programme",
+        parameters=[
+            OpenApiParameter(
+                IDEMPOTENCY_HEADER,
+                location=OpenApiParameter.HEADER,
+                required=False,
+                description="Retry safely: the same key and body within 24 hours return the "
+                "first result; the same key with another body is a 422. Scoped to your client.",
+            )
+        ],
         request=ReferralCreateSerializer,
         responses={201: ReferralSerializer},
     )
     def post(self, request: Request) -> Response:
         serializer = ReferralCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        key = idempotency_key(request)
         with transaction.atomic():
-            created = services.referral_create(actor=self.actor, data=serializer.validated_data)
+            if key is None:
+                created = services.referral_create(actor=self.actor, data=serializer.validated_data)
+            else:
+                created, _ = services.referral_create_once(
+                    actor=self.actor,
+                    key=key,
+                    raw_body=request.data,
+                    data=serializer.validated_data,
+                )
             referral = selectors.referral_get_visible(
                 agency_id=self.actor.agency.id, referral_id=created.id
             )
