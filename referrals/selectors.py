@@ -1,5 +1,6 @@
 """Reads of referrals, always scoped to what the calling agency is party to."""
 
+from typing import Any
 from uuid import UUID
 
 from django.db.models import Q, QuerySet
@@ -29,6 +30,20 @@ def party_filter(agency_id: UUID) -> Q:
 def referrals_visible_to(*, agency_id: UUID) -> QuerySet[Referral]:
     """The referrals an agency is party to; nobody else can see that a referral exists."""
     return referral_queryset().filter(party_filter(agency_id))
+
+
+# List filter -> ORM lookup.
+FILTER_LOOKUPS = {
+    "status": "status",
+    "programme": "programme_id",
+    "created_after": "created_at__gte",
+    "created_before": "created_at__lt",
+    "updated_since": "updated_at__gte",
+}
+
+
+def referral_filters(params: dict[str, Any]) -> dict[str, Any]:
+    return {FILTER_LOOKUPS[name]: value for name, value in params.items() if name in FILTER_LOOKUPS}
 
 
 def referral_get_visible(*, agency_id: UUID, referral_id: UUID) -> Referral:

@@ -348,3 +348,13 @@ class EventPageSerializer(serializers.Serializer):
     next = serializers.URLField(
         allow_null=True, help_text="Where to poll next; null when there is nothing new yet."
     )
+
+
+class ReferralFilterSerializer(StrictSerializer):
+    status = serializers.ChoiceField(choices=Status.choices, required=False)
+    programme = serializers.UUIDField(required=False)
+    created_after = serializers.DateTimeField(required=False, help_text="Inclusive.")
+    created_before = serializers.DateTimeField(required=False, help_text="Exclusive.")
+    updated_since = serializers.DateTimeField(required=False, help_text="Inclusive.")
+    cursor = serializers.CharField(required=False)
+    page_size = serializers.IntegerField(min_value=1, max_value=200, required=False)

@@ -30,6 +30,7 @@ from referrals.serializers import (
     HistorySerializer,
     ProgrammeSerializer,
     ReferralCreateSerializer,
+    ReferralFilterSerializer,
     ReferralSerializer,
     ReportListSerializer,
     ReportSerializer,
@@ -107,10 +108,15 @@ class ReferralListView(ReferralViewMixin, GenericAPIView):
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):
             return Referral.objects.none()
-        return selectors.referrals_visible_to(agency_id=self.actor.agency.id)
+        filters = ReferralFilterSerializer(data=self.request.query_params.dict())
+        filters.is_valid(raise_exception=True)
+        return selectors.referrals_visible_to(agency_id=self.actor.agency.id).filter(
+            **selectors.referral_filters(filters.validated_data)
+        )
 
     @extend_schema(
         summary="List the referrals your agency is party to",
+        parameters=[ReferralFilterSerializer],
         responses=ReferralSerializer(many=True),
     )
     def get(self, request: Request) -> Response:

@@ -439,3 +439,36 @@ def test_emergency_justification_on_a_read_is_recorded_and_flagged(api_client_fo
     record = AccessRecord.objects.latest("at")
     assert record.flagged is True
     assert record.justification == "Threat to life reported by police at 02:10"
+
+
+# --- list filters -------------------------------------------------------------------------------
+
+
+def test_list_filters_by_status_programme_and_dates(api_client_for, world):
+    from tests.factories import ProgrammeFactory
+
+    referrer = api_client_for(world[AgencyKind.PROBATION])
+    other_programme = ProgrammeFactory(provider=world[AgencyKind.PROGRAMME_PROVIDER])
+    first = create_referral(referrer, world["programme"])
+    second = create_referral(referrer, other_programme)
+    Referral.objects.filter(id=second["id"]).update(status="acknowledged")
+
+    def listed(query):
+        response = referrer.get(f"/api/v1/referrals/?{query}")
+        assert response.status_code == 200, response.json()
+        return [item["id"] for item in response.json()["results"]]
+
+    assert listed("status=acknowledged") == [second["id"]]
+    assert listed(f"programme={world['programme'].id}") == [first["id"]]
+    assert listed(f"created_after={first['created_at']}") == [second["id"], first["id"]]
+    assert listed(f"created_before={second['created_at']}") == [first["id"]]
+    assert listed("updated_since=2999-01-01T00:00:00Z") == []
+
+
+@pytest.mark.parametrize(
+    "query", ["status=paused", "programme=nope", "created_after=yesterday", "colour=red"]
+)
+def test_bad_list_filters_are_a_400(api_client_for, world, query):
+    referrer = api_client_for(world[AgencyKind.PROBATION])
+
+    assert referrer.get(f"/api/v1/referrals/?{query}").status_code == 400
