@@ -260,3 +260,22 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"Idempotency key of {self.client}"
+
+
+class Amendment(models.Model):
+    """One change to a referral's data: old and new values per category, and why."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="amendments")
+    at = models.DateTimeField(auto_now_add=True)
+    by = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    by_client = models.CharField(max_length=100)
+    reason = models.TextField(blank=True)
+    # {category: {"old": ..., "new": ...}}
+    changes = models.JSONField(encoder=DjangoJSONEncoder)
+
+    class Meta:
+        ordering = ("at", "id")
+
+    def __str__(self) -> str:
+        return f"Amendment {self.id}"

@@ -6,6 +6,7 @@ category's key is optional because a withheld category has no key at all.
 """
 
 import datetime
+from typing import Any
 
 from django.utils import timezone
 from rest_framework import serializers
@@ -231,14 +232,18 @@ class TransitionRequestSerializer(StrictSerializer):
 
 
 class HistoryEntrySerializer(serializers.Serializer):
-    type = serializers.ChoiceField(choices=["transition"])
+    type = serializers.ChoiceField(choices=["transition", "amendment"])
     id = serializers.UUIDField()
     at = serializers.DateTimeField()
-    by = serializers.CharField(help_text="The agency that made the move.")
-    from_status = serializers.ChoiceField(choices=Status.choices)
-    to_status = serializers.ChoiceField(choices=Status.choices)
-    reason_code = serializers.CharField(allow_null=True)
+    by = serializers.CharField(help_text="The agency that made the move or the amendment.")
+    from_status = serializers.ChoiceField(choices=Status.choices, required=False)
+    to_status = serializers.ChoiceField(choices=Status.choices, required=False)
+    reason_code = serializers.CharField(allow_null=True, required=False)
     reason = serializers.CharField(allow_null=True)
+    changes = serializers.DictField(
+        required=False,
+        help_text="Amendments: {category: {old, new}}, only for categories you may see.",
+    )
 
 
 class HistorySerializer(serializers.Serializer):
@@ -358,3 +363,24 @@ class ReferralFilterSerializer(StrictSerializer):
     updated_since = serializers.DateTimeField(required=False, help_text="Inclusive.")
     cursor = serializers.CharField(required=False)
     page_size = serializers.IntegerField(min_value=1, max_value=200, required=False)
+
+
+class PartnerAmendSerializer(StrictSerializer):
+    identity = PartnerIdentitySerializer(required=False)
+    contact = PartnerContactSerializer(required=False)
+
+
+class ReferralAmendSerializer(StrictSerializer):
+    """What the referrer may amend; never programme, partner_service or observers."""
+
+    subject = SubjectSerializer(required=False)
+    offence = OffenceSerializer(required=False)
+    risk = RiskSerializer(required=False)
+    partner = PartnerAmendSerializer(required=False)
+    children = ChildSerializer(many=True, required=False, max_length=30)
+    amendment_reason = serializers.CharField(max_length=2000, required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not set(attrs) - {"amendment_reason"}:
+            raise serializers.ValidationError("Nothing to amend.")
+        return attrs

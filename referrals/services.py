@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -17,6 +18,7 @@ from referrals.events import events_raise
 from referrals.exceptions import IllegalTransition
 from referrals.models import (
     REFUSED_MODALITIES,
+    Amendment,
     Event,
     EventType,
     IdempotencyKey,
@@ -30,7 +32,7 @@ from referrals.models import (
     Transition,
 )
 from referrals.selectors import party_filter
-from referrals.states import REPORT_KINDS, moves_from
+from referrals.states import OPEN_STATUSES, REPORT_KINDS, moves_from
 from sharing_policies.decision import Role, roles_of
 from sharing_policies.selectors import parties_of
 
@@ -306,3 +308,58 @@ def referral_create_once(
     claim.referral = referral
     claim.save(update_fields=["referral"])
     return referral, True
+
+
+# Amendable data: category -> (referral field, path in the PATCH body).
+AMENDABLE: dict[str, tuple[str, tuple[str, ...]]] = {
+    "subject.identity": ("subject_identity", ("subject", "identity")),
+    "subject.contact": ("subject_contact", ("subject", "contact")),
+    "offence": ("offence", ("offence",)),
+    "risk": ("risk", ("risk",)),
+    "partner.identity": ("partner_identity", ("partner", "identity")),
+    "partner.contact": ("partner_contact", ("partner", "contact")),
+    "children": ("children", ("children",)),
+}
+
+
+def as_json(value: Any) -> Any:
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+
+
+def referral_amend(
+    *, referral: Referral, changes: dict[str, Any], reason: str, actor: Actor
+) -> Amendment | None:
+    """The referrer's change to an open referral, kept with old and new values (call under the
+    row lock taken by the caller, after its If-Match check)."""
+    if referral.referrer_id != actor.agency.id:
+        raise RoleNotPermitted("Only the referrer amends a referral.")
+    if referral.status not in OPEN_STATUSES:
+        raise Conflict(f"A referral that is {referral.status} is closed to amendments.")
+    recorded: dict[str, dict[str, Any]] = {}
+    for category, (field, path) in AMENDABLE.items():
+        new: Any = changes
+        for key in path:
+            new = new.get(key) if isinstance(new, dict) else None
+        if new is None:
+            continue
+        old = getattr(referral, field)
+        if isinstance(new, dict):
+            # Keys given replace those held; keys not given stay.
+            new = {**(old or {}), **new}
+        new = as_json(new)
+        if new != old:
+            recorded[category] = {"old": old, "new": new}
+            setattr(referral, field, new)
+    if not recorded:
+        return None
+    if "partner.identity" in recorded and referral.partner_id is None:
+        referral.partner = Person.objects.create()
+    referral.save()
+    amendment = Amendment.objects.create(
+        referral=referral,
+        by=actor.agency,
+        by_client=actor.client.client_id,
+        reason=reason,
+        changes=recorded,
+    )
+    return amendment

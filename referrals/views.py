@@ -17,10 +17,13 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from agencies.models import Agency
 from hub.api import EMERGENCY_HEADER, MIN_JUSTIFICATION_LENGTH, HubViewMixin
-from hub.conditional import etag_of
+from hub.conditional import check_if_match, etag_of
+from hub.exceptions import NotAParty
 from referrals import selectors, services
-from referrals.models import Event, Referral
+from referrals.events import events_raise
+from referrals.models import Event, EventType, Referral
 from referrals.representation import render_referral, render_report
 from referrals.serializers import (
     REPORT_SERIALIZERS,
@@ -29,6 +32,7 @@ from referrals.serializers import (
     EventSerializer,
     HistorySerializer,
     ProgrammeSerializer,
+    ReferralAmendSerializer,
     ReferralCreateSerializer,
     ReferralFilterSerializer,
     ReferralSerializer,
@@ -39,8 +43,13 @@ from referrals.serializers import (
 )
 from referrals.states import states_document
 from sharing_policies.decision import Decision
-from sharing_policies.selectors import decision_inputs
-from sharing_policies.vocabulary import PARTNER_CATEGORIES, SUBJECT_CATEGORIES, LawfulBasis
+from sharing_policies.selectors import decision_inputs, parties_of
+from sharing_policies.vocabulary import (
+    PARTNER_CATEGORIES,
+    PURPOSE_VALUES,
+    SUBJECT_CATEGORIES,
+    LawfulBasis,
+)
 
 
 class ProgrammeListView(HubViewMixin, GenericAPIView):
@@ -169,7 +178,8 @@ class ReferralListView(ReferralViewMixin, GenericAPIView):
 class ReferralDetailView(ReferralViewMixin, GenericAPIView):
     """One referral, minimised to what your agency may see for its purpose."""
 
-    required_scopes = {"get": ["referrals:read"]}
+    required_scopes = {"get": ["referrals:read"], "patch": ["referrals:write"]}
+    problem_statuses = {"patch": [409]}
     serializer_class = ReferralSerializer
     honours_emergency_justification = True
 
@@ -212,6 +222,59 @@ class ReferralDetailView(ReferralViewMixin, GenericAPIView):
                 categories=[str(b.category) for b in released],
                 actor=self.actor,
             )
+
+    @extend_schema(
+        summary="Amend a referral (the referrer; If-Match required)",
+        request=ReferralAmendSerializer,
+        responses={200: ReferralSerializer},
+        parameters=[
+            OpenApiParameter(
+                "If-Match",
+                location=OpenApiParameter.HEADER,
+                required=True,
+                description="The ETag of your last read.",
+            )
+        ],
+    )
+    def patch(self, request: Request, referral_id: UUID) -> Response:
+        serializer = ReferralAmendSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        changes = dict(serializer.validated_data)
+        reason = changes.pop("amendment_reason", "")
+        agency_id = self.actor.agency.id
+        with transaction.atomic():
+            locked = (
+                Referral.objects.select_for_update()
+                .filter(selectors.party_filter(agency_id), id=referral_id)
+                .first()
+            )
+            if locked is None:
+                raise NotAParty("No referral with this id is visible to your agency.")
+            before = selectors.referral_get_visible(agency_id=agency_id, referral_id=referral_id)
+            inputs = decision_inputs(
+                agency=self.actor.agency,
+                purpose=self.purpose,
+                emergency=False,
+                referral_ids=[referral_id],
+            )
+            check_if_match(request, etag_of(render_referral(before, inputs.decide(before))))
+            amendment = services.referral_amend(
+                referral=locked, changes=changes, reason=reason, actor=self.actor
+            )
+            referral = selectors.referral_get_visible(agency_id=agency_id, referral_id=referral_id)
+            if amendment is not None:
+                changed = set(amendment.changes)
+                events_raise(
+                    referral=referral,
+                    recipients=dict.fromkeys(
+                        (a.id for a in amendment_recipients(referral, changed)),
+                        EventType.AMENDMENT,
+                    ),
+                    about={"amendment": str(amendment.id)},
+                )
+            (view,) = self.views_of([referral])
+            self.record_access(status.HTTP_200_OK)
+        return Response(view, headers={"ETag": etag_of(view)})
 
 
 class StatesView(HubViewMixin, GenericAPIView):
@@ -260,7 +323,8 @@ class TransitionView(ReferralViewMixin, GenericAPIView):
 
 
 class HistoryView(ReferralViewMixin, GenericAPIView):
-    """A referral's moves, oldest first, for every party."""
+    """A referral's moves (every party) and amendments (only the categories you may see, with
+    their old and new values; an amendment of nothing you may see is left out), oldest first."""
 
     required_scopes = {"get": ["referrals:read"]}
     serializer_class = HistorySerializer
@@ -272,12 +336,13 @@ class HistoryView(ReferralViewMixin, GenericAPIView):
             referral = selectors.referral_get_visible(
                 agency_id=self.actor.agency.id, referral_id=referral_id
             )
-            self.access.referrals.append(referral.id)
-            entries = [
+            self.views_of([referral])
+            _, decision = self.access.decisions[-1]
+            moves = [
                 {
                     "type": "transition",
                     "id": str(t.id),
-                    "at": t.at.isoformat().replace("+00:00", "Z"),
+                    "at": iso(t.at),
                     "by": str(t.by_id),
                     "from_status": t.from_status,
                     "to_status": t.to_status,
@@ -286,8 +351,30 @@ class HistoryView(ReferralViewMixin, GenericAPIView):
                 }
                 for t in referral.transitions.all()
             ]
+            amendments = []
+            for amendment in referral.amendments.all():
+                visible = {
+                    category: change
+                    for category, change in amendment.changes.items()
+                    if decision.sees(category)
+                }
+                if visible:
+                    amendments.append(
+                        {
+                            "type": "amendment",
+                            "id": str(amendment.id),
+                            "at": iso(amendment.at),
+                            "by": str(amendment.by_id),
+                            "changes": visible,
+                            "reason": amendment.reason or None,
+                        }
+                    )
             self.record_access(status.HTTP_200_OK)
-        return Response({"results": entries})
+        return Response({"results": sorted(moves + amendments, key=lambda e: e["at"])})
+
+
+def iso(moment: Any) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 class ReportsView(ReferralViewMixin, GenericAPIView):
@@ -376,3 +463,21 @@ class EventFeedView(HubViewMixin, GenericAPIView):
         last = events[-1].position if events else after
         next_url = request.build_absolute_uri(f"{request.path}?after={last}&page_size={size}")
         return Response({"results": results, "next": next_url if events else None})
+
+
+def amendment_recipients(referral: Referral, categories: set[str]) -> list[Agency]:
+    """The parties that may see at least one changed category, for some purpose."""
+    parties = Agency.objects.filter(id__in=parties_of(referral).all())
+    return [
+        agency
+        for agency in parties
+        if any(
+            decision_inputs(
+                agency=agency, purpose=purpose, emergency=False, referral_ids=[referral.id]
+            )
+            .decide(referral)
+            .disclosed
+            & categories
+            for purpose in PURPOSE_VALUES
+        )
+    ]
