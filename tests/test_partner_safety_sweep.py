@@ -98,7 +98,7 @@ def sweep_paths(referral) -> list[tuple[str, dict]]:
         for name in names:
             path = path.replace("{" + name + "}", values[name])
         calls.append((path, queries.get(template, {})))
-        if template.endswith("/referrals/") or template.endswith("/consents/"):
+        if template.endswith("/consents/"):
             calls.append((path, {"referral": str(referral.id)}))
     return calls
 
