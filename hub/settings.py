@@ -257,6 +257,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Read-only keys of a body are not all present in every response (a statement has no
+    # `outcome`, a contact attempt no `disclosed_on`).
+    "COMPONENT_NO_READ_ONLY_REQUIRED": True,
     # Problems are documented per status; successes are plain JSON.
     "RENDERER_WHITELIST": ["rest_framework.renderers.JSONRenderer"],
     "ENUM_NAME_OVERRIDES": {

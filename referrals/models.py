@@ -144,7 +144,10 @@ class PartnerDisclosure(models.Model):
     supplier = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(auto_now_add=True)
     disclosed_on = models.DateField(null=True)
-    summary = models.TextField()
+    summary = models.TextField(blank=True)
+    # "statement" (what she told an agency) or "contact_attempt" (the partner service's call).
+    kind = models.CharField(max_length=32, default="statement")
+    details = models.JSONField(encoder=DjangoJSONEncoder, default=dict)
 
     class Meta:
         ordering = ("recorded_at", "id")
@@ -279,3 +282,18 @@ class Amendment(models.Model):
 
     def __str__(self) -> str:
         return f"Amendment {self.id}"
+
+
+class PartnerContactTask(models.Model):
+    """Proactive contact with the partner, for her support service alone (created on
+    acceptance). For every other agency it does not exist."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    referral = models.OneToOneField(
+        Referral, on_delete=models.PROTECT, related_name="partner_contact_task"
+    )
+    partner_service = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Partner contact task {self.id}"

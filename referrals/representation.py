@@ -59,6 +59,8 @@ def partner_disclosures(referral: Referral, decision: Decision) -> list[dict[str
             "supplier": agency_ref(entry.supplier_id, referral, decision),
             "recorded_at": entry.recorded_at.isoformat().replace("+00:00", "Z"),
             **({"disclosed_on": entry.disclosed_on.isoformat()} if entry.disclosed_on else {}),
+            "kind": entry.kind,
+            **entry.details,
             "summary": entry.summary,
         }
         for entry in referral.disclosures.all()

@@ -131,6 +131,9 @@ class PartnerContactSerializer(StrictSerializer):
     )
 
 
+CONTACT_OUTCOMES = ("reached", "no_answer", "unsafe_to_contact", "declined")
+
+
 class DisclosureSerializer(StrictSerializer):
     id = serializers.UUIDField(read_only=True)
     supplier = serializers.CharField(
@@ -140,7 +143,15 @@ class DisclosureSerializer(StrictSerializer):
     )
     recorded_at = serializers.DateTimeField(read_only=True)
     disclosed_on = serializers.DateField(required=False, validators=[not_in_future])
-    summary = serializers.CharField(max_length=LONG, help_text="What the partner told the agency.")
+    summary = serializers.CharField(
+        max_length=LONG,
+        help_text="What the partner told the agency (or, for a contact attempt, the notes).",
+    )
+    kind = serializers.ChoiceField(
+        choices=["statement", "contact_attempt"], read_only=True, required=False
+    )
+    attempted_at = serializers.DateTimeField(read_only=True, required=False)
+    outcome = serializers.ChoiceField(choices=CONTACT_OUTCOMES, read_only=True, required=False)
 
 
 class PartnerSerializer(StrictSerializer):
@@ -384,3 +395,25 @@ class ReferralAmendSerializer(StrictSerializer):
         if not set(attrs) - {"amendment_reason"}:
             raise serializers.ValidationError("Nothing to amend.")
         return attrs
+
+
+# --- Partner contact -----------------------------------------------------------------------------
+
+
+def not_in_future_moment(value: datetime.datetime) -> datetime.datetime:
+    if value > timezone.now():
+        raise serializers.ValidationError("Must not be in the future.")
+    return value
+
+
+class ContactAttemptSerializer(StrictSerializer):
+    attempted_at = serializers.DateTimeField(validators=[not_in_future_moment])
+    outcome = serializers.ChoiceField(choices=CONTACT_OUTCOMES)
+    notes = serializers.CharField(max_length=LONG, required=False, allow_blank=True)
+
+
+class PartnerContactTaskSerializer(serializers.Serializer):
+    task = serializers.DictField(help_text="`id`, `created_at`.")
+    partner = PartnerSerializer(required=False, help_text="As the disclosure decision allows.")
+    attempts = DisclosureSerializer(many=True)
+    withheld = WithheldSerializer(many=True)

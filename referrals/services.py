@@ -22,6 +22,7 @@ from referrals.models import (
     Event,
     EventType,
     IdempotencyKey,
+    PartnerContactTask,
     PartnerDisclosure,
     Person,
     PersonIdentifier,
@@ -29,6 +30,7 @@ from referrals.models import (
     Referral,
     Report,
     ReportKind,
+    Status,
     Transition,
 )
 from referrals.selectors import party_filter
@@ -232,6 +234,8 @@ def referral_transition(
         recipients=dict.fromkeys(parties_of(referral).all(), EventType.TRANSITION),
         about={"transition": str(transition.id), "to": to},
     )
+    if to == Status.ACCEPTED and referral.partner_service_id:
+        partner_contact_task_open(referral=referral)
     return transition
 
 
@@ -363,3 +367,42 @@ def referral_amend(
         changes=recorded,
     )
     return amendment
+
+
+def partner_contact_task_open(*, referral: Referral) -> PartnerContactTask:
+    """The partner's support service, and it alone, hears that contact with her is due."""
+    task, _ = PartnerContactTask.objects.get_or_create(
+        referral=referral, defaults={"partner_service_id": referral.partner_service_id}
+    )
+    events_raise(
+        referral=referral,
+        recipients={referral.partner_service_id: EventType.PARTNER_CONTACT_TASK},
+        about={"task": str(task.id)},
+    )
+    return task
+
+
+def partner_contact_task_of(*, referral_id: UUID, actor: Actor) -> PartnerContactTask:
+    """The task, for its partner service; for anyone else it does not exist."""
+    task = (
+        PartnerContactTask.objects.select_related("referral")
+        .filter(referral_id=referral_id, partner_service=actor.agency)
+        .first()
+    )
+    if task is None:
+        raise NotAParty("Nothing here is visible to your agency.")
+    return task
+
+
+@transaction.atomic
+def partner_contact_attempt_record(
+    *, task: PartnerContactTask, data: dict[str, Any], actor: Actor
+) -> PartnerDisclosure:
+    """A contact attempt: a partner.disclosures entry supplied by the partner service."""
+    return PartnerDisclosure.objects.create(
+        referral=task.referral,
+        supplier=actor.agency,
+        kind="contact_attempt",
+        summary=data.get("notes", ""),
+        details={"attempted_at": data["attempted_at"], "outcome": data["outcome"]},
+    )

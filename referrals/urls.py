@@ -3,6 +3,7 @@ from django.urls import path
 from referrals.views import (
     EventFeedView,
     HistoryView,
+    PartnerContactView,
     ProgrammeListView,
     ReferralDetailView,
     ReferralListView,
@@ -24,4 +25,9 @@ urlpatterns = [
     ),
     path("referrals/<uuid:referral_id>/history/", HistoryView.as_view(), name="referral-history"),
     path("referrals/<uuid:referral_id>/reports/", ReportsView.as_view(), name="referral-reports"),
+    path(
+        "referrals/<uuid:referral_id>/partner-contact/",
+        PartnerContactView.as_view(),
+        name="referral-partner-contact",
+    ),
 ]

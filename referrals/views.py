@@ -27,10 +27,12 @@ from referrals.models import Event, EventType, Referral
 from referrals.representation import render_referral, render_report
 from referrals.serializers import (
     REPORT_SERIALIZERS,
+    ContactAttemptSerializer,
     EventPageSerializer,
     EventQuerySerializer,
     EventSerializer,
     HistorySerializer,
+    PartnerContactTaskSerializer,
     ProgrammeSerializer,
     ReferralAmendSerializer,
     ReferralCreateSerializer,
@@ -481,3 +483,60 @@ def amendment_recipients(referral: Referral, categories: set[str]) -> list[Agenc
             for purpose in PURPOSE_VALUES
         )
     ]
+
+
+class PartnerContactView(ReferralViewMixin, GenericAPIView):
+    """The partner service's contact task and its attempts. For every other agency, the
+    referrer included, it does not exist (404), and no event, history entry or count shows it."""
+
+    required_scopes = {"get": ["referrals:read"], "post": ["referrals:write"]}
+    serializer_class = PartnerContactTaskSerializer
+    pagination_class = None
+
+    @extend_schema(summary="The partner-contact task", responses=PartnerContactTaskSerializer)
+    def get(self, request: Request, referral_id: UUID) -> Response:
+        with transaction.atomic():
+            task = services.partner_contact_task_of(referral_id=referral_id, actor=self.actor)
+            referral = selectors.referral_get_visible(
+                agency_id=self.actor.agency.id, referral_id=referral_id
+            )
+            (view,) = self.views_of([referral])
+            self.record_access(status.HTTP_200_OK)
+        return Response(partner_contact_document(task, view))
+
+    @extend_schema(
+        summary="Record a contact attempt (the partner service)",
+        request=ContactAttemptSerializer,
+        responses={201: PartnerContactTaskSerializer},
+    )
+    def post(self, request: Request, referral_id: UUID) -> Response:
+        serializer = ContactAttemptSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with transaction.atomic():
+            task = services.partner_contact_task_of(referral_id=referral_id, actor=self.actor)
+            services.partner_contact_attempt_record(
+                task=task, data=serializer.validated_data, actor=self.actor
+            )
+            referral = selectors.referral_get_visible(
+                agency_id=self.actor.agency.id, referral_id=referral_id
+            )
+            (view,) = self.views_of([referral])
+            self.record_access(status.HTTP_201_CREATED)
+        return Response(partner_contact_document(task, view), status=status.HTTP_201_CREATED)
+
+
+def partner_contact_document(task: Any, view: dict[str, Any]) -> dict[str, Any]:
+    """The task, the partner's details as the decision allows, and the attempts recorded."""
+    partner = view.get("partner", {})
+    attempts = [e for e in partner.get("disclosures", []) if e.get("kind") == "contact_attempt"]
+    details = {k: v for k, v in partner.items() if k in ("identity", "contact")}
+    return {
+        "task": {"id": str(task.id), "created_at": iso(task.created_at)},
+        **({"partner": details} if details else {}),
+        "attempts": attempts,
+        "withheld": [
+            w
+            for w in view["withheld"]
+            if w["category"] in ("partner.identity", "partner.contact", "partner.disclosures")
+        ],
+    }

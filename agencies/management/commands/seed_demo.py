@@ -45,7 +45,7 @@ AGENCIES = [
     (
         "Northshire Women's Aid",
         AgencyKind.VICTIM_SERVICE,
-        "referrals:read consent:read consent:write policies:read policies:write",
+        "referrals:read referrals:write consent:read consent:write policies:read policies:write",
         "partner_safety",
     ),
     (
