@@ -406,3 +406,15 @@ def partner_contact_attempt_record(
         summary=data.get("notes", ""),
         details={"attempted_at": data["attempted_at"], "outcome": data["outcome"]},
     )
+
+
+def programme_change(*, actor: Actor, programme: Programme, changes: dict[str, Any]) -> Programme:
+    if programme.provider_id != actor.agency.id:
+        raise RoleNotPermitted("Only the programme's provider changes it.")
+    name = changes.get("name")
+    if name and Programme.objects.filter(provider=actor.agency, name=name).exclude(id=programme.id):
+        raise PolicyViolation("Your agency already lists a programme of this name.", field="name")
+    for field, value in changes.items():
+        setattr(programme, field, value)
+    programme.save()
+    return programme

@@ -4,6 +4,7 @@ from referrals.views import (
     EventFeedView,
     HistoryView,
     PartnerContactView,
+    ProgrammeDetailView,
     ProgrammeListView,
     ReferralDetailView,
     ReferralListView,
@@ -14,6 +15,7 @@ from referrals.views import (
 
 urlpatterns = [
     path("programmes/", ProgrammeListView.as_view(), name="programme-list"),
+    path("programmes/<uuid:programme_id>/", ProgrammeDetailView.as_view(), name="programme-detail"),
     path("referrals/", ReferralListView.as_view(), name="referral-list"),
     path("events/", EventFeedView.as_view(), name="event-feed"),
     path("referrals/states/", StatesView.as_view(), name="referral-states"),

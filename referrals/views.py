@@ -77,6 +77,49 @@ class ProgrammeListView(HubViewMixin, GenericAPIView):
         return Response(ProgrammeSerializer(programme).data, status=status.HTTP_201_CREATED)
 
 
+class ProgrammeDetailView(HubViewMixin, GenericAPIView):
+    """One programme of the catalogue; its provider changes it (capacity, active, ...)."""
+
+    required_scopes = {"get": [], "patch": ["referrals:write"]}
+    serializer_class = ProgrammeSerializer
+
+    def programme(self, programme_id: UUID) -> Any:
+        programme = selectors.programme_list().filter(id=programme_id).first()
+        if programme is None:
+            raise NotAParty("No programme has this id.")
+        return programme
+
+    @extend_schema(summary="Read a programme")
+    def get(self, request: Request, programme_id: UUID) -> Response:
+        view = ProgrammeSerializer(self.programme(programme_id)).data
+        return Response(view, headers={"ETag": etag_of(view)})
+
+    @extend_schema(
+        summary="Change a programme (its provider; If-Match required)",
+        request=ProgrammeSerializer(partial=True),
+        responses={200: ProgrammeSerializer},
+        parameters=[
+            OpenApiParameter(
+                "If-Match",
+                location=OpenApiParameter.HEADER,
+                required=True,
+                description="The ETag of your last read.",
+            )
+        ],
+    )
+    def patch(self, request: Request, programme_id: UUID) -> Response:
+        serializer = ProgrammeSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        with transaction.atomic():
+            programme = self.programme(programme_id)
+            check_if_match(request, etag_of(ProgrammeSerializer(programme).data))
+            programme = services.programme_change(
+                actor=self.actor, programme=programme, changes=serializer.validated_data
+            )
+        view = ProgrammeSerializer(programme).data
+        return Response(view, headers={"ETag": etag_of(view)})
+
+
 class ReferralViewMixin(HubViewMixin):
     touches_personal_data = True
 

@@ -183,3 +183,45 @@ def test_a_bad_cursor_is_a_400_not_a_404(api_client_for, world):
 
     assert response.status_code == 400
     assert response.json()["errors"] == [{"field": "cursor", "message": "Invalid cursor."}]
+
+
+def test_a_provider_changes_its_programme_with_if_match(api_client_for, world):
+    client = api_client_for(world[AgencyKind.PROGRAMME_PROVIDER], scopes=["referrals:write"])
+    url = f"/api/v1/programmes/{world['programme'].id}/"
+    read = client.get(url)
+
+    missing = client.patch(url, {"capacity": 8}, format="json")
+    changed = client.patch(url, {"capacity": 8}, format="json", HTTP_IF_MATCH=read["ETag"])
+    stale = client.patch(url, {"active": False}, format="json", HTTP_IF_MATCH=read["ETag"])
+
+    assert (missing.status_code, changed.status_code, stale.status_code) == (428, 200, 412)
+    assert changed.json()["capacity"] == 8
+    assert changed.json()["active"] is True  # untouched by a partial change
+
+
+def test_only_its_provider_changes_a_programme(api_client_for, world, make_agency):
+    other = api_client_for(
+        make_agency(kind=AgencyKind.PROGRAMME_PROVIDER), scopes=["referrals:write"]
+    )
+    url = f"/api/v1/programmes/{world['programme'].id}/"
+
+    response = other.patch(
+        url, {"active": False}, format="json", HTTP_IF_MATCH=other.get(url)["ETag"]
+    )
+
+    assert response.status_code == 403
+
+
+def test_an_inactive_programme_takes_no_referrals(api_client_for, world):
+    provider = api_client_for(world[AgencyKind.PROGRAMME_PROVIDER], scopes=["referrals:write"])
+    url = f"/api/v1/programmes/{world['programme'].id}/"
+    provider.patch(url, {"active": False}, format="json", HTTP_IF_MATCH=provider.get(url)["ETag"])
+    referrer = api_client_for(world[AgencyKind.PROBATION])
+
+    from tests.conftest import referral_body
+
+    response = referrer.post(
+        "/api/v1/referrals/", referral_body(world["programme"].id), format="json"
+    )
+
+    assert response.status_code == 422
