@@ -91,6 +91,11 @@ class CourtOrderSerializer(StrictSerializer):
 
 
 class OffenceSerializer(StrictSerializer):
+    mandate = serializers.ChoiceField(
+        choices=["court_mandated", "voluntary"],
+        required=False,
+        help_text="Whether a court ordered the programme or the man joins voluntarily.",
+    )
     summary = serializers.CharField(
         max_length=LONG,
         required=False,

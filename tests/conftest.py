@@ -157,7 +157,11 @@ def referral_body(programme_id: Any, **extra: Any) -> dict[str, Any]:
             },
             "contact": {"address": "2 Test Road", "phone": "01632 960100"},
         },
-        "offence": {"summary": "Common assault.", "court_order": {"court": "Test Court"}},
+        "offence": {
+            "summary": "Common assault.",
+            "mandate": "court_mandated",
+            "court_order": {"court": "Test Court"},
+        },
         "risk": {"level": "high", "tool": "DASH", "summary": "Escalating.", "marac": True},
         "partner": {
             "identity": {"name": "Beth Private"},

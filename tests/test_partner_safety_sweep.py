@@ -79,6 +79,7 @@ def sweep_paths(referral) -> list[tuple[str, dict]]:
         "consent_id": str(Consent.objects.filter(referral=referral).first().id),
         "agreement_id": str(Agreement.objects.filter(provider=referral.provider).first().id),
         "person_id": str(referral.subject_id),
+        "programme_id": str(referral.programme_id),
     }
     queries = {
         "/api/v1/sharing-agreements/explain/": {
