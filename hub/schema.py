@@ -60,6 +60,12 @@ REQUEST_ID_RESPONSE_HEADER = OpenApiParameter(
     response=True,
     description="The request's correlation id.",
 )
+IF_MATCH_HEADER = OpenApiParameter(
+    "If-Match",
+    location=OpenApiParameter.HEADER,
+    required=True,
+    description="The ETag of your last read: every change (PATCH) requires it.",
+)
 PURPOSE_HEADER = OpenApiParameter(
     "X-Purpose",
     location=OpenApiParameter.HEADER,
@@ -90,6 +96,8 @@ class HubAutoSchema(AutoSchema):
         extra = [REQUEST_ID_HEADER, REQUEST_ID_RESPONSE_HEADER]
         if getattr(self.view, "touches_personal_data", False) or self.method != "GET":
             extra.append(PURPOSE_HEADER)
+        if self.method == "PATCH":
+            extra.append(IF_MATCH_HEADER)
         return [*super().get_override_parameters(), *extra]
 
     def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:

@@ -98,14 +98,6 @@ class ProgrammeDetailView(HubViewMixin, GenericAPIView):
         summary="Change a programme (its provider; If-Match required)",
         request=ProgrammeSerializer(partial=True),
         responses={200: ProgrammeSerializer},
-        parameters=[
-            OpenApiParameter(
-                "If-Match",
-                location=OpenApiParameter.HEADER,
-                required=True,
-                description="The ETag of your last read.",
-            )
-        ],
     )
     def patch(self, request: Request, programme_id: UUID) -> Response:
         serializer = ProgrammeSerializer(data=request.data, partial=True)
@@ -272,14 +264,6 @@ class ReferralDetailView(ReferralViewMixin, GenericAPIView):
         summary="Amend a referral (the referrer; If-Match required)",
         request=ReferralAmendSerializer,
         responses={200: ReferralSerializer},
-        parameters=[
-            OpenApiParameter(
-                "If-Match",
-                location=OpenApiParameter.HEADER,
-                required=True,
-                description="The ETag of your last read.",
-            )
-        ],
     )
     def patch(self, request: Request, referral_id: UUID) -> Response:
         serializer = ReferralAmendSerializer(data=request.data)

@@ -5,7 +5,7 @@ from uuid import UUID
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
@@ -119,14 +119,6 @@ class AgreementDetailView(HubViewMixin, GenericAPIView):
         summary="Change a sharing agreement (a new version; If-Match required)",
         request=AgreementPatchSerializer,
         responses={200: AgreementSerializer},
-        parameters=[
-            OpenApiParameter(
-                "If-Match",
-                location=OpenApiParameter.HEADER,
-                required=True,
-                description="The ETag of your last read.",
-            )
-        ],
     )
     def patch(self, request: Request, agreement_id: UUID) -> Response:
         serializer = AgreementPatchSerializer(data=request.data)
