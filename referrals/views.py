@@ -438,7 +438,7 @@ class ReportsView(ReferralViewMixin, GenericAPIView):
     )
     def post(self, request: Request, referral_id: UUID) -> Response:
         kind = request.data.get("kind") if isinstance(request.data, dict) else None
-        if kind not in REPORT_SERIALIZERS:
+        if not isinstance(kind, str) or kind not in REPORT_SERIALIZERS:
             raise ValidationError({"kind": [f"Use one of: {', '.join(REPORT_SERIALIZERS)}."]})
         serializer = REPORT_SERIALIZERS[kind](data=request.data)
         serializer.is_valid(raise_exception=True)

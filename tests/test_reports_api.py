@@ -118,8 +118,18 @@ def test_an_urgent_risk_change_reaches_the_referrer_and_the_partner_service(scen
         {"kind": "attendance", "session_date": "2026-11-01", "attendance": "late"},
         {"kind": "assessment", "suitable": True, "mood": "fine"},
         {"kind": "completion"},
+        {"kind": {}, "completed": False},
+        ["not", "an", "object"],
     ],
-    ids=["unknown-kind", "future-session", "unknown-attendance", "unknown-field", "missing-field"],
+    ids=[
+        "unknown-kind",
+        "future-session",
+        "unknown-attendance",
+        "unknown-field",
+        "missing-field",
+        "kind-not-a-string",
+        "body-not-an-object",
+    ],
 )
 def test_bad_reports_are_a_400_and_write_nothing(scene, body):
     Referral.objects.filter(id=scene["id"]).update(status="in_programme")
