@@ -19,6 +19,7 @@ from consent.serializers import ConsentCreateSerializer, ConsentSerializer, With
 from hub.api import HubViewMixin
 from hub.conditional import etag_of
 from hub.exceptions import NotAParty
+from hub.serializers import timestamp
 from referrals.models import Referral
 
 
@@ -49,13 +50,9 @@ def render_consent(consent: Consent) -> dict[str, Any]:
         "valid_from": consent.valid_from.isoformat(),
         "valid_to": consent.valid_to.isoformat() if consent.valid_to else None,
         "evidence": consent.evidence,
-        "recorded_at": consent.recorded_at.isoformat().replace("+00:00", "Z"),
+        "recorded_at": timestamp(consent.recorded_at),
         "status": consent_status(consent),
-        "withdrawn_at": (
-            consent.withdrawn_at.isoformat().replace("+00:00", "Z")
-            if consent.withdrawn_at
-            else None
-        ),
+        "withdrawn_at": timestamp(consent.withdrawn_at) if consent.withdrawn_at else None,
         "withdrawal_reason": consent.withdrawal_reason or None,
     }
 

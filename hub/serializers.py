@@ -1,5 +1,6 @@
 """Serializer building blocks shared by every API module."""
 
+from datetime import datetime
 from typing import Any
 
 from rest_framework import serializers
@@ -23,3 +24,8 @@ class StrictSerializer(serializers.Serializer):
 
 class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
     pass  # a model serializer that refuses unknown keys
+
+
+def timestamp(moment: datetime) -> str:
+    """A UTC timestamp as the API writes it: ISO 8601 with a `Z`."""
+    return moment.isoformat().replace("+00:00", "Z")

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
+from hub.serializers import timestamp
 from referrals.models import Referral, Report
 from sharing_policies.decision import Decision, Role
 from sharing_policies.vocabulary import Category
@@ -36,8 +37,8 @@ def admin(referral: Referral, decision: Decision) -> dict[str, Any]:
         "provider": str(referral.provider_id),
         "observers": sorted(str(a.id) for a in referral.observers.all()),
         "programme": str(referral.programme_id),
-        "created_at": referral.created_at.isoformat().replace("+00:00", "Z"),
-        "updated_at": referral.updated_at.isoformat().replace("+00:00", "Z"),
+        "created_at": timestamp(referral.created_at),
+        "updated_at": timestamp(referral.updated_at),
     }
 
 
@@ -57,7 +58,7 @@ def partner_disclosures(referral: Referral, decision: Decision) -> list[dict[str
         {
             "id": str(entry.id),
             "supplier": agency_ref(entry.supplier_id, referral, decision),
-            "recorded_at": entry.recorded_at.isoformat().replace("+00:00", "Z"),
+            "recorded_at": timestamp(entry.recorded_at),
             **({"disclosed_on": entry.disclosed_on.isoformat()} if entry.disclosed_on else {}),
             "kind": entry.kind,
             **entry.details,
@@ -72,7 +73,7 @@ def render_report(report: Report) -> dict[str, Any]:
     return {
         "id": str(report.id),
         "kind": report.kind,
-        "written_at": report.written_at.isoformat().replace("+00:00", "Z"),
+        "written_at": timestamp(report.written_at),
         **report.content,
     }
 

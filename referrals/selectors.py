@@ -53,5 +53,19 @@ def referral_get_visible(*, agency_id: UUID, referral_id: UUID) -> Referral:
     return referral
 
 
+def referral_lock_visible(*, agency_id: UUID, referral_id: UUID) -> Referral:
+    """The referral, row-locked until the transaction ends, if the agency is party to it:
+    changes to one referral queue instead of racing."""
+    referral = (
+        Referral.objects.select_for_update()
+        .filter(party_filter(agency_id), id=referral_id)
+        .prefetch_related("observers", "disclosures")
+        .first()
+    )
+    if referral is None:
+        raise NotAParty("No referral with this id is visible to your agency.")
+    return referral
+
+
 def programme_list() -> QuerySet[Programme]:
     return Programme.objects.all()

@@ -33,7 +33,7 @@ from referrals.models import (
     Status,
     Transition,
 )
-from referrals.selectors import party_filter
+from referrals.selectors import referral_lock_visible
 from referrals.states import OPEN_STATUSES, REPORT_KINDS, moves_from
 from sharing_policies.decision import Role, roles_of
 from sharing_policies.selectors import parties_of
@@ -195,14 +195,7 @@ def referral_transition(
 ) -> Transition:
     """Moves a referral along the lifecycle table. The row lock makes concurrent moves of one
     referral queue, so that two can never both succeed from the same status."""
-    referral = (
-        Referral.objects.select_for_update()
-        .filter(party_filter(actor.agency.id), id=referral_id)
-        .prefetch_related("observers", "disclosures")
-        .first()
-    )
-    if referral is None:
-        raise NotAParty("No referral with this id is visible to your agency.")
+    referral = referral_lock_visible(agency_id=actor.agency.id, referral_id=referral_id)
     possible = moves_from(referral.status)
     matching = [m for m in possible if m.target == to]
     if not matching:
@@ -242,14 +235,7 @@ def referral_transition(
 @transaction.atomic
 def report_write(*, referral_id: UUID, data: dict[str, Any], actor: Actor) -> Report:
     """A report back from the provider, of a kind the referral's status allows."""
-    referral = (
-        Referral.objects.select_for_update()
-        .filter(party_filter(actor.agency.id), id=referral_id)
-        .prefetch_related("observers", "disclosures")
-        .first()
-    )
-    if referral is None:
-        raise NotAParty("No referral with this id is visible to your agency.")
+    referral = referral_lock_visible(agency_id=actor.agency.id, referral_id=referral_id)
     if Role.PROVIDER not in roles_of(parties_of(referral), actor.agency.id):
         raise RoleNotPermitted("Only the programme provider writes reports.")
     allowed = REPORT_KINDS.get(referral.status, ())

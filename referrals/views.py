@@ -21,6 +21,7 @@ from agencies.models import Agency
 from hub.api import EMERGENCY_HEADER, MIN_JUSTIFICATION_LENGTH, HubViewMixin
 from hub.conditional import check_if_match, etag_of
 from hub.exceptions import NotAParty
+from hub.serializers import timestamp
 from referrals import selectors, services
 from referrals.events import events_raise
 from referrals.models import Event, EventType, Referral
@@ -272,13 +273,7 @@ class ReferralDetailView(ReferralViewMixin, GenericAPIView):
         reason = changes.pop("amendment_reason", "")
         agency_id = self.actor.agency.id
         with transaction.atomic():
-            locked = (
-                Referral.objects.select_for_update()
-                .filter(selectors.party_filter(agency_id), id=referral_id)
-                .first()
-            )
-            if locked is None:
-                raise NotAParty("No referral with this id is visible to your agency.")
+            locked = selectors.referral_lock_visible(agency_id=agency_id, referral_id=referral_id)
             before = selectors.referral_get_visible(agency_id=agency_id, referral_id=referral_id)
             inputs = decision_inputs(
                 agency=self.actor.agency,
@@ -371,7 +366,7 @@ class HistoryView(ReferralViewMixin, GenericAPIView):
                 {
                     "type": "transition",
                     "id": str(t.id),
-                    "at": iso(t.at),
+                    "at": timestamp(t.at),
                     "by": str(t.by_id),
                     "from_status": t.from_status,
                     "to_status": t.to_status,
@@ -392,7 +387,7 @@ class HistoryView(ReferralViewMixin, GenericAPIView):
                         {
                             "type": "amendment",
                             "id": str(amendment.id),
-                            "at": iso(amendment.at),
+                            "at": timestamp(amendment.at),
                             "by": str(amendment.by_id),
                             "changes": visible,
                             "reason": amendment.reason or None,
@@ -400,10 +395,6 @@ class HistoryView(ReferralViewMixin, GenericAPIView):
                     )
             self.record_access(status.HTTP_200_OK)
         return Response({"results": sorted(moves + amendments, key=lambda e: e["at"])})
-
-
-def iso(moment: Any) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 class ReportsView(ReferralViewMixin, GenericAPIView):
@@ -484,7 +475,7 @@ class EventFeedView(HubViewMixin, GenericAPIView):
                 "position": e.position,
                 "type": e.type,
                 "referral": str(e.referral_id),
-                "at": e.at.isoformat().replace("+00:00", "Z"),
+                "at": timestamp(e.at),
                 "about": e.about,
             }
             for e in events
@@ -558,7 +549,7 @@ def partner_contact_document(task: Any, view: dict[str, Any]) -> dict[str, Any]:
     attempts = [e for e in partner.get("disclosures", []) if e.get("kind") == "contact_attempt"]
     details = {k: v for k, v in partner.items() if k in ("identity", "contact")}
     return {
-        "task": {"id": str(task.id), "created_at": iso(task.created_at)},
+        "task": {"id": str(task.id), "created_at": timestamp(task.created_at)},
         **({"partner": details} if details else {}),
         "attempts": attempts,
         "withheld": [

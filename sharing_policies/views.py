@@ -16,6 +16,7 @@ from agencies.permissions import AnyOf
 from hub.api import HubViewMixin
 from hub.conditional import check_if_match, etag_of
 from hub.exceptions import NotAParty
+from hub.serializers import timestamp
 from referrals.models import Referral
 from referrals.representation import VICTIM_SERVICE_KIND
 from referrals.selectors import referral_get_visible, referral_queryset
@@ -59,7 +60,7 @@ def render_agreement(row: AgreementVersion) -> dict[str, Any]:
         "valid_to": row.valid_to.isoformat() if row.valid_to else None,
         "review_date": row.review_date.isoformat() if row.review_date else None,
         "status": row.status,
-        "created_at": row.created_at.isoformat().replace("+00:00", "Z"),
+        "created_at": timestamp(row.created_at),
         "created_by": str(row.created_by_id),
     }
 
