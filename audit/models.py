@@ -1,6 +1,8 @@
 """Access records: one per request that touches personal data, or is refused.
 
-Records hold ids and category names, never personal data values.
+Records hold ids and category names, never personal data values. Every table here is
+append-only, enforced by the database (see audit/protection.py): a record, its index entries,
+its seal and its review are written once and never changed or deleted.
 """
 
 import uuid
@@ -22,16 +24,19 @@ class AccessRecord(models.Model):
     # PROTECT: an agency with access records can never be deleted from under them; the id is
     # also kept as plain text so that the record reads the same whatever happens to the row.
     agency = models.ForeignKey(
-        Agency, on_delete=models.PROTECT, null=True, related_name="+", db_index=True
+        Agency, on_delete=models.PROTECT, null=True, related_name="+", db_index=False
     )
     agency_ref = models.CharField(max_length=36, blank=True)
-    client = models.CharField(max_length=100, blank=True, db_index=True)
-    person = models.CharField(max_length=36, blank=True, db_index=True)
+    # The kind as it was at the time: a victim service is named to most readers only by it.
+    agency_kind = models.CharField(max_length=32, blank=True)
+    client = models.CharField(max_length=100, blank=True)
+    person = models.CharField(max_length=36, blank=True)
     purpose = models.CharField(max_length=32, blank=True)
     justification = models.TextField(blank=True)
     flagged = models.BooleanField(default=False)
     method = models.CharField(max_length=10)
     path = models.CharField(max_length=500)
+    query = models.CharField(max_length=2000, blank=True)
     status = models.PositiveSmallIntegerField()
     outcome = models.CharField(max_length=16, choices=Outcome.choices)
     ip = models.GenericIPAddressField(null=True)
@@ -40,12 +45,95 @@ class AccessRecord(models.Model):
     persons = models.JSONField(default=list)
     disclosed = models.JSONField(default=list)
     withheld = models.JSONField(default=list)
-    # Per referral: what was disclosed and withheld (and, later, which agreement and consent
-    # versions each disclosure rested on).
+    # Per referral: what was disclosed and withheld, and the agreement and consent versions
+    # each disclosure rested on.
     decisions = models.JSONField(default=list)
 
     class Meta:
         ordering = ("at", "id")
+        # The DPO search filters on these and reads newest first.
+        indexes = [
+            models.Index(fields=["agency", "at"], name="audit_rec_agency_at"),
+            models.Index(fields=["client", "at"], name="audit_rec_client_at"),
+            models.Index(fields=["person", "at"], name="audit_rec_person_at"),
+            models.Index(fields=["purpose", "at"], name="audit_rec_purpose_at"),
+            models.Index(fields=["outcome", "at"], name="audit_rec_outcome_at"),
+            models.Index(fields=["flagged", "at"], name="audit_rec_flagged_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} {self.status} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class IndexKind(models.TextChoices):
+    REFERRAL = "referral"
+    PERSON = "person"
+    # A category disclosed by the request.
+    CATEGORY = "category"
+    # An agency whose data the request disclosed (the supplier of a disclosed category).
+    SUPPLIER = "supplier"
+
+
+class AccessIndexEntry(models.Model):
+    """What a record touched, one row per referral, person, category and supplier, so that a
+    search by any of them reads an index instead of every record. Derived from the record
+    (audit.services.index_entries_of) and written with it."""
+
+    record = models.ForeignKey(AccessRecord, on_delete=models.PROTECT, related_name="index_entries")
+    kind = models.CharField(max_length=16, choices=IndexKind.choices)
+    value = models.CharField(max_length=64)
+    # The record's time, so that a filtered page is read in order straight from the index.
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "value", "at"], name="audit_idx_kind_value_at")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["record", "kind", "value"], name="audit_idx_one_entry_per_value"
+            )
+        ]
+
+
+class FlagReview(models.Model):
+    """A DPO's review of a flagged record, kept beside it: the record itself never changes."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    record = models.OneToOneField(AccessRecord, on_delete=models.PROTECT, related_name="review")
+    at = models.DateTimeField(auto_now_add=True)
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    client = models.CharField(max_length=100)
+    person = models.CharField(max_length=36, blank=True)
+    note = models.TextField()
+
+
+class SealBatch(models.Model):
+    """A sealed run of access records: its hash covers its records, in order, and the hash of
+    the batch before it, so that editing, deleting, inserting or reordering a sealed record
+    breaks the chain from that batch on."""
+
+    number = models.PositiveBigIntegerField(primary_key=True)
+    sealed_at = models.DateTimeField(auto_now_add=True)
+    size = models.PositiveIntegerField()
+    first_at = models.DateTimeField()
+    last_at = models.DateTimeField()
+    previous_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ("number",)
+
+
+class SealedRecord(models.Model):
+    """A record's place in a sealed batch. Records are inserted freely by requests; the sealer
+    alone writes these, so sealing never serialises requests on one lock."""
+
+    record = models.OneToOneField(
+        AccessRecord, on_delete=models.PROTECT, primary_key=True, related_name="seal"
+    )
+    batch = models.ForeignKey(SealBatch, on_delete=models.PROTECT, related_name="members")
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "position"], name="audit_seal_one_per_place")
+        ]

@@ -8,7 +8,7 @@ from uuid import UUID
 from django.http import HttpRequest
 
 from agencies.actors import Actor
-from audit.models import AccessRecord, Outcome
+from audit.models import AccessIndexEntry, AccessRecord, IndexKind, Outcome
 from sharing_policies.decision import Decision
 
 DENIED_STATUSES = frozenset({401, 403, 404})
@@ -85,9 +85,10 @@ def access_record_write(
         outcome = Outcome.REFUSED
     else:
         outcome = Outcome.FAILED
-    return AccessRecord.objects.create(
+    record = AccessRecord.objects.create(
         agency=actor.agency if actor else None,
         agency_ref=str(actor.agency.id) if actor else "",
+        agency_kind=actor.agency.kind if actor else "",
         client=actor.client.client_id if actor else "",
         person=str(actor.person.id) if actor and actor.person else "",
         purpose=purpose,
@@ -96,6 +97,7 @@ def access_record_write(
         flagged=bool(justification) or status in DENIED_STATUSES,
         method=request.method or "",
         path=request.path[:500],
+        query=request.META.get("QUERY_STRING", "")[:2000],
         status=status,
         outcome=outcome,
         ip=client_ip(request, num_proxies),
@@ -106,3 +108,27 @@ def access_record_write(
         withheld=[{"category": c, "reason": r} for c, r in sorted(withheld.items())],
         decisions=per_referral,
     )
+    AccessIndexEntry.objects.bulk_create(index_entries_of(record))
+    return record
+
+
+def index_entries_of(record: AccessRecord) -> list[AccessIndexEntry]:
+    """The search index entries a record implies: one per referral, person, disclosed
+    category and supplier whose data it disclosed. The chain's verifier rebuilds them from
+    the record to check that none was added or removed."""
+    suppliers = {
+        basis["supplier"]
+        for decision in record.decisions
+        for basis in decision.get("bases", ())
+        if basis.get("supplier")
+    }
+    values = [
+        *((IndexKind.REFERRAL, v) for v in record.referrals),
+        *((IndexKind.PERSON, v) for v in record.persons),
+        *((IndexKind.CATEGORY, v) for v in record.disclosed),
+        *((IndexKind.SUPPLIER, v) for v in sorted(suppliers)),
+    ]
+    return [
+        AccessIndexEntry(record=record, kind=kind, value=value, at=record.at)
+        for kind, value in values
+    ]

@@ -237,6 +237,27 @@ OAUTH2_PROVIDER = {
 AUDITLOG_CID_GETTER = "hub.middleware.current_request_id"
 AUDITLOG_DISABLE_REMOTE_ADDR = False
 
+# --- Access records: sealing and search ---------------------------------------------------------
+# Records per sealed batch (manage.py audit_seal seals a partial last batch too).
+AUDIT_SEAL_BATCH_SIZE = env_int("AUDIT_SEAL_BATCH_SIZE", 1000)
+# The longest a request's transaction may stay open: a record committed later than this after
+# its own time, behind an already sealed range, is reported by audit_verify as inserted.
+AUDIT_SEAL_GRACE_SECONDS = env_int("AUDIT_SEAL_GRACE_SECONDS", 300)
+# An export larger than this is refused: narrow the filters (exports are streamed regardless).
+AUDIT_EXPORT_MAX_RECORDS = env_int("AUDIT_EXPORT_MAX_RECORDS", 100_000)
+
+# --- Retention (manage.py apply_retention), in days -----------------------------------------------
+# Personal data past these periods is deleted and a tombstone left; access records hold none and
+# are kept for ever, so the audit chain keeps verifying.
+RETENTION_DAYS = {
+    # A referral closed (completed, declined, terminated, withdrawn) this long ago.
+    "referral": env_int("RETENTION_REFERRAL_DAYS", 6 * 365),
+    # A consent withdrawn or expired this long ago (the consents of an erased referral go with it).
+    "consent": env_int("RETENTION_CONSENT_DAYS", 6 * 365),
+    # Idempotency keys are honoured for a day; kept a little longer for support.
+    "idempotency_key": env_int("RETENTION_IDEMPOTENCY_KEY_DAYS", 7),
+}
+
 # --- OpenAPI --------------------------------------------------------------------------------------
 SPECTACULAR_SETTINGS = {
     "TITLE": "Referral hub API",
