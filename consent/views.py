@@ -18,7 +18,7 @@ from consent.models import Consent
 from consent.serializers import ConsentCreateSerializer, ConsentSerializer, WithdrawalSerializer
 from hub.api import HubViewMixin
 from hub.conditional import etag_of
-from hub.exceptions import NotAParty
+from hub.exceptions import NotAParty, PolicyViolation
 from hub.serializers import timestamp
 from referrals.models import Referral
 
@@ -115,13 +115,21 @@ class ConsentListView(ConsentViewMixin, GenericAPIView):
         serializer.is_valid(raise_exception=True)
         agency = self.actor.agency
         with transaction.atomic():
+            # Locked, so that a consent cannot land on a referral retention is erasing.
             referral = (
-                Referral.objects.filter(id=serializer.validated_data["referral"])
+                Referral.objects.select_for_update()
+                .filter(id=serializer.validated_data["referral"])
                 .filter(Q(referrer=agency) | Q(partner_service=agency))
                 .first()
             )
             if referral is None:
                 raise NotAParty("No referral with this id is visible to your agency.")
+            if referral.erased_at is not None:
+                raise PolicyViolation(
+                    "This referral's personal data was erased under the retention policy; "
+                    "nothing more is recorded on it.",
+                    field="referral",
+                )
             consent = services.consent_record(
                 actor=self.actor, referral=referral, data=serializer.validated_data
             )

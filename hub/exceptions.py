@@ -29,3 +29,7 @@ class PolicyViolation(DomainError):
 
 class Conflict(DomainError):
     """The request conflicts with the current state (a repeated withdrawal, say)."""
+
+
+class Gone(DomainError):
+    """The object existed, but retention erased its data; told only to those who could see it."""

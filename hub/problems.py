@@ -14,6 +14,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from hub.exceptions import (
     Conflict,
     DomainError,
+    Gone,
     NotAParty,
     PolicyViolation,
     RoleNotPermitted,
@@ -33,6 +34,7 @@ DOMAIN_PROBLEMS: dict[type[DomainError], tuple[int, str, str]] = {
     UnknownReference: (422, "unknown-reference", "Unknown reference"),
     PolicyViolation: (422, "policy-violation", "Refused by the hub's rules"),
     Conflict: (409, "conflict", "Conflict with the current state"),
+    Gone: (410, "gone", "Erased under the retention policy"),
     IllegalTransition: (409, "illegal-transition", "This move is not allowed now"),
 }
 

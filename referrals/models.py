@@ -127,6 +127,12 @@ class Referral(models.Model):
     partner_contact = models.JSONField(encoder=DjangoJSONEncoder, null=True)
     children = models.JSONField(encoder=DjangoJSONEncoder, null=True)
 
+    # Set when retention erased the referral's personal data (referrals/retention.py): the row
+    # stays as a tombstone (ids, status, parties, programme, dates), so that access records and
+    # events still name something, and its parties are told it is gone (410) rather than
+    # never existed.
+    erased_at = models.DateTimeField(null=True, blank=True)
+
     class Meta:
         ordering = ("-created_at", "-id")
         indexes = [models.Index(fields=["referrer", "-created_at"], name="referral_by_referrer")]

@@ -5,7 +5,8 @@ from uuid import UUID
 
 from django.db.models import Q, QuerySet
 
-from hub.exceptions import NotAParty
+from hub.exceptions import Gone, NotAParty
+from hub.serializers import timestamp
 from referrals.models import Programme, Referral
 
 
@@ -28,8 +29,9 @@ def party_filter(agency_id: UUID) -> Q:
 
 
 def referrals_visible_to(*, agency_id: UUID) -> QuerySet[Referral]:
-    """The referrals an agency is party to; nobody else can see that a referral exists."""
-    return referral_queryset().filter(party_filter(agency_id))
+    """The referrals an agency is party to; nobody else can see that a referral exists.
+    Erased referrals (retention's tombstones) hold nothing to show, so lists leave them out."""
+    return referral_queryset().filter(party_filter(agency_id), erased_at__isnull=True)
 
 
 # List filter -> ORM lookup.
@@ -46,11 +48,22 @@ def referral_filters(params: dict[str, Any]) -> dict[str, Any]:
     return {FILTER_LOOKUPS[name]: value for name, value in params.items() if name in FILTER_LOOKUPS}
 
 
+def check_not_erased(referral: Referral) -> Referral:
+    """A party asking for an erased referral is told it is gone (410), not that it never
+    existed: it knew the referral, and a 404 would read as an error on its side."""
+    if referral.erased_at is not None:
+        exc = Gone("This referral's personal data was erased under the retention policy.")
+        exc.extra = {"erased_at": timestamp(referral.erased_at)}
+        raise exc
+    return referral
+
+
 def referral_get_visible(*, agency_id: UUID, referral_id: UUID) -> Referral:
-    referral = referrals_visible_to(agency_id=agency_id).filter(id=referral_id).first()
+    """The referral if the agency is party to it: 404 for anyone else, 410 once erased."""
+    referral = referral_queryset().filter(party_filter(agency_id), id=referral_id).first()
     if referral is None:
         raise NotAParty("No referral with this id is visible to your agency.")
-    return referral
+    return check_not_erased(referral)
 
 
 def referral_lock_visible(*, agency_id: UUID, referral_id: UUID) -> Referral:
@@ -64,7 +77,7 @@ def referral_lock_visible(*, agency_id: UUID, referral_id: UUID) -> Referral:
     )
     if referral is None:
         raise NotAParty("No referral with this id is visible to your agency.")
-    return referral
+    return check_not_erased(referral)
 
 
 def programme_list() -> QuerySet[Programme]:

@@ -217,7 +217,7 @@ class ReferralDetailView(ReferralViewMixin, GenericAPIView):
     """One referral, minimised to what your agency may see for its purpose."""
 
     required_scopes = {"get": ["referrals:read"], "patch": ["referrals:write"]}
-    problem_statuses = {"patch": [409]}
+    problem_statuses = {"get": [410], "patch": [409, 410]}
     serializer_class = ReferralSerializer
     honours_emergency_justification = True
 
@@ -319,7 +319,7 @@ class TransitionView(ReferralViewMixin, GenericAPIView):
 
     required_scopes = {"post": ["referrals:write"]}
     serializer_class = TransitionRequestSerializer
-    problem_statuses = {"post": [409]}
+    problem_statuses = {"post": [409, 410]}
 
     @extend_schema(
         summary="Move a referral",
@@ -353,6 +353,7 @@ class HistoryView(ReferralViewMixin, GenericAPIView):
     required_scopes = {"get": ["referrals:read"]}
     serializer_class = HistorySerializer
     pagination_class = None
+    problem_statuses = {"get": [410]}
 
     @extend_schema(summary="A referral's history", responses=HistorySerializer)
     def get(self, request: Request, referral_id: UUID) -> Response:
@@ -404,7 +405,7 @@ class ReportsView(ReferralViewMixin, GenericAPIView):
     required_scopes = {"get": ["referrals:read"], "post": ["referrals:write"]}
     serializer_class = ReportSerializer
     pagination_class = None
-    problem_statuses = {"post": [409]}
+    problem_statuses = {"get": [410], "post": [409, 410]}
 
     @extend_schema(summary="A referral's reports", responses=ReportListSerializer)
     def get(self, request: Request, referral_id: UUID) -> Response:
@@ -510,14 +511,16 @@ class PartnerContactView(ReferralViewMixin, GenericAPIView):
     required_scopes = {"get": ["referrals:read"], "post": ["referrals:write"]}
     serializer_class = PartnerContactTaskSerializer
     pagination_class = None
+    problem_statuses = {"get": [410], "post": [410]}
 
     @extend_schema(summary="The partner-contact task", responses=PartnerContactTaskSerializer)
     def get(self, request: Request, referral_id: UUID) -> Response:
         with transaction.atomic():
-            task = services.partner_contact_task_of(referral_id=referral_id, actor=self.actor)
+            # The referral first: once erased, its task is gone too, and its parties hear 410.
             referral = selectors.referral_get_visible(
                 agency_id=self.actor.agency.id, referral_id=referral_id
             )
+            task = services.partner_contact_task_of(referral_id=referral_id, actor=self.actor)
             (view,) = self.views_of([referral])
             self.record_access(status.HTTP_200_OK)
         return Response(partner_contact_document(task, view))
@@ -531,6 +534,8 @@ class PartnerContactView(ReferralViewMixin, GenericAPIView):
         serializer = ContactAttemptSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         with transaction.atomic():
+            # Locked, so that an attempt cannot land on a referral retention is erasing.
+            selectors.referral_lock_visible(agency_id=self.actor.agency.id, referral_id=referral_id)
             task = services.partner_contact_task_of(referral_id=referral_id, actor=self.actor)
             services.partner_contact_attempt_record(
                 task=task, data=serializer.validated_data, actor=self.actor
