@@ -70,13 +70,15 @@ class IndexKind(models.TextChoices):
     PERSON = "person"
     # A category disclosed by the request.
     CATEGORY = "category"
-    # An agency whose data the request disclosed (the supplier of a disclosed category).
-    SUPPLIER = "supplier"
+    # An agency that may see the record: the one whose request it was, and every supplier of
+    # data it disclosed (a supplier's right to know who used its data).
+    AGENCY = "agency"
 
 
 class AccessIndexEntry(models.Model):
-    """What a record touched, one row per referral, person, category and supplier, so that a
-    search by any of them reads an index instead of every record. Derived from the record
+    """What a record touched, one row per referral, person (touched, or behind the token),
+    disclosed category and agency that may see it, so that a search by any of them reads an
+    index instead of every record. Derived from the record
     (audit.services.index_entries_of) and written with it."""
 
     record = models.ForeignKey(AccessRecord, on_delete=models.PROTECT, related_name="index_entries")

@@ -113,20 +113,29 @@ def access_record_write(
 
 
 def index_entries_of(record: AccessRecord) -> list[AccessIndexEntry]:
-    """The search index entries a record implies: one per referral, person, disclosed
-    category and supplier whose data it disclosed. The chain's verifier rebuilds them from
-    the record to check that none was added or removed."""
-    suppliers = {
-        basis["supplier"]
-        for decision in record.decisions
-        for basis in decision.get("bases", ())
-        if basis.get("supplier")
-    }
+    """The search index entries a record implies: one per referral and person it touched (the
+    person behind the token too), disclosed category, and agency that may see it (the
+    requester and every supplier of what it disclosed). The chain's verifier rebuilds them
+    from the record to check that none was added or removed."""
+    persons = dict.fromkeys([*record.persons, *([record.person] if record.person else [])])
+    agencies = dict.fromkeys(
+        [
+            *([record.agency_ref] if record.agency_ref else []),
+            *sorted(
+                {
+                    basis["supplier"]
+                    for decision in record.decisions
+                    for basis in decision.get("bases", ())
+                    if basis.get("supplier")
+                }
+            ),
+        ]
+    )
     values = [
-        *((IndexKind.REFERRAL, v) for v in record.referrals),
-        *((IndexKind.PERSON, v) for v in record.persons),
+        *((IndexKind.REFERRAL, v) for v in dict.fromkeys(record.referrals)),
+        *((IndexKind.PERSON, v) for v in persons),
         *((IndexKind.CATEGORY, v) for v in record.disclosed),
-        *((IndexKind.SUPPLIER, v) for v in sorted(suppliers)),
+        *((IndexKind.AGENCY, v) for v in agencies),
     ]
     return [
         AccessIndexEntry(record=record, kind=kind, value=value, at=record.at)

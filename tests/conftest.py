@@ -1,6 +1,7 @@
 """API helpers: real tokens from /o/token/, and every response checked against the schema."""
 
 import base64
+import json
 import re
 from collections.abc import Callable
 from functools import cache
@@ -17,6 +18,7 @@ from agencies.models import Agency, AgencyKind
 from agencies.services import client_create
 from tests import factories
 
+pytest_plugins = ["tests.audit_protection"]
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "openapi" / "schema.yaml"
 ALL_SCOPES = [
     "referrals:read",
@@ -69,7 +71,16 @@ def assert_matches_schema(response: Any, method: str, path: str) -> None:
     assert content_type in documented["content"], f"undocumented content type {content_type}"
     schema = documented["content"][content_type]["schema"]
     root = {**schema, "components": openapi_schema()["components"]}
-    OAS31Validator(root).validate(response.json())
+    if getattr(response, "streaming", False):
+        # Read the stream once and keep it, so that the test can read it too.
+        body = b"".join(response.streaming_content)
+        response.streaming_content = [body]
+    else:
+        body = response.content
+    if content_type.endswith("json"):
+        OAS31Validator(root).validate(json.loads(body))
+    else:
+        OAS31Validator(root).validate(body.decode())
 
 
 class SchemaCheckedClient(APIClient):

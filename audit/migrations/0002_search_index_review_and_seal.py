@@ -17,7 +17,7 @@ class Migration(migrations.Migration):
             name='AccessIndexEntry',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('referral', 'Referral'), ('person', 'Person'), ('category', 'Category'), ('supplier', 'Supplier')], max_length=16)),
+                ('kind', models.CharField(choices=[('referral', 'Referral'), ('person', 'Person'), ('category', 'Category'), ('agency', 'Agency')], max_length=16)),
                 ('value', models.CharField(max_length=64)),
                 ('at', models.DateTimeField()),
             ],

@@ -1,0 +1,352 @@
+"""The hash chain over access records: sealing and verifying.
+
+Requests insert records freely, with no lock and no knowledge of the chain. A sealer (manage.py
+audit_seal, run every minute) takes the committed records that have no seal yet, oldest first,
+and seals them into consecutive batches. A batch's hash covers the previous batch's hash, its
+number, and the digest of every member in position order; a record's digest covers every
+field of the record. Editing, deleting, inserting or reordering a sealed record, or touching
+its search index entries, therefore breaks the chain from that batch on.
+
+A record whose request's transaction was still open when the sealer ran is simply sealed by
+the next run. Its `at` may then lie before the end of the sealed range, but never by more
+than AUDIT_SEAL_GRACE_SECONDS (the longest a request's transaction may stay open): a record
+further back than that was not written by a request, and the verifier reports it as inserted.
+"""
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Count, Max, Min, Sum
+
+from audit.models import AccessIndexEntry, AccessRecord, SealBatch, SealedRecord
+from audit.services import index_entries_of
+from hub.serializers import timestamp
+
+GENESIS_HASH = "0" * 64
+
+# Every concrete field of AccessRecord, by attname (the foreign key as its id). A test checks
+# that this covers every field, so that a field added later cannot escape the hash. Adding one
+# changes the digest of every record sealed before it, unless it is hashed only when it holds
+# something other than its default: decide that when adding it, and keep this order.
+SEALED_FIELDS = (
+    "id",
+    "at",
+    "agency_id",
+    "agency_ref",
+    "agency_kind",
+    "client",
+    "person",
+    "purpose",
+    "justification",
+    "flagged",
+    "method",
+    "path",
+    "query",
+    "status",
+    "outcome",
+    "ip",
+    "request_id",
+    "referrals",
+    "persons",
+    "disclosed",
+    "withheld",
+    "decisions",
+)
+
+# Any 64-bit constant will do, as long as only the sealer takes it.
+_SEALER_LOCK = 0x6175646974_5EA1  # "audit", seal
+
+# Batches read per query while verifying: the chain is walked, never loaded whole.
+_BATCHES_PER_PAGE = 100
+
+
+def _plain(value: Any) -> Any:
+    """A field's value as JSON: datetimes as ISO strings exactly as read from the database."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, UUID | Decimal):
+        return str(value)
+    return value
+
+
+def record_digest(record: AccessRecord) -> str:
+    """sha256 of a canonical JSON of every field of the record (as read from the database)."""
+    canonical = json.dumps(
+        {name: _plain(getattr(record, name)) for name in SEALED_FIELDS},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=True,
+        default=str,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def batch_hash(*, previous_hash: str, number: int, digests: Iterable[str]) -> str:
+    """sha256 over the previous batch's hash, this batch's number and its members' digests."""
+    return hashlib.sha256("\n".join([previous_hash, str(number), *digests]).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class SealResult:
+    """What one run of the sealer did (`last_batch` is None when there was nothing to seal)."""
+
+    sealed_batches: int
+    sealed_records: int
+    last_batch: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sealed_batches": self.sealed_batches,
+            "sealed_records": self.sealed_records,
+            "last_batch": self.last_batch,
+        }
+
+
+def _take_sealer_lock() -> None:
+    # Two sealers at once would both number a batch N+1. On PostgreSQL the second waits here
+    # until the first commits, then reads what it sealed. SQLite needs nothing: the hub opens
+    # IMMEDIATE transactions (hub/settings.py), which already serialise writers. (Were they
+    # deferred, the second sealer would fail on the batch number's primary key: an error,
+    # never a forked chain.)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SEALER_LOCK])
+
+
+def _seal_one_batch(*, size: int) -> SealBatch | None:
+    with transaction.atomic():
+        _take_sealer_lock()
+        last = SealBatch.objects.order_by("-number").first()
+        # Only committed records are visible here; one still in flight is the next run's.
+        records = list(AccessRecord.objects.filter(seal__isnull=True).order_by("at", "id")[:size])
+        if not records:
+            return None
+        records.sort(key=lambda r: (r.at, r.id))
+        number = last.number + 1 if last else 1
+        previous_hash = last.hash if last else GENESIS_HASH
+        batch = SealBatch.objects.create(
+            number=number,
+            size=len(records),
+            first_at=records[0].at,
+            last_at=records[-1].at,
+            previous_hash=previous_hash,
+            hash=batch_hash(
+                previous_hash=previous_hash,
+                number=number,
+                digests=(record_digest(r) for r in records),
+            ),
+        )
+        SealedRecord.objects.bulk_create(
+            SealedRecord(record=record, batch=batch, position=position)
+            for position, record in enumerate(records)
+        )
+        return batch
+
+
+def chain_seal(*, batch_size: int | None = None) -> SealResult:
+    """Seal every committed record that has no seal yet: full batches of `batch_size`
+    (default settings.AUDIT_SEAL_BATCH_SIZE), then a partial one. Each batch is its own
+    transaction, so requests keep writing records while a long backlog is sealed."""
+    size = settings.AUDIT_SEAL_BATCH_SIZE if batch_size is None else batch_size
+    if size < 1:
+        raise ValueError("batch_size must be positive")
+    batches = records = 0
+    last_number: int | None = None
+    while (batch := _seal_one_batch(size=size)) is not None:
+        batches += 1
+        records += batch.size
+        last_number = batch.number
+    return SealResult(sealed_batches=batches, sealed_records=records, last_batch=last_number)
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """The chain's state: the sealed range, the unsealed tail, and the first bad batch."""
+
+    intact: bool
+    sealed_batches: int
+    sealed_records: int
+    sealed_from: datetime | None
+    sealed_to: datetime | None
+    unsealed_records: int
+    unsealed_from: datetime | None
+    unsealed_to: datetime | None
+    first_bad_batch: int | None = None
+    problem: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The shape served at GET /api/v1/audit/verify/ and printed by audit_verify."""
+
+        def moment(value: datetime | None) -> str | None:
+            return timestamp(value) if value else None
+
+        return {
+            "intact": self.intact,
+            "sealed": {
+                "batches": self.sealed_batches,
+                "records": self.sealed_records,
+                "from": moment(self.sealed_from),
+                "to": moment(self.sealed_to),
+            },
+            "unsealed": {
+                "records": self.unsealed_records,
+                "from": moment(self.unsealed_from),
+                "to": moment(self.unsealed_to),
+            },
+            "first_bad_batch": self.first_bad_batch,
+            "problem": self.problem,
+        }
+
+
+@dataclass(frozen=True)
+class _Fault:
+    batch: int
+    what: str
+
+    @property
+    def problem(self) -> str:
+        return f"batch {self.batch}: {self.what}"
+
+
+def _batches() -> Iterator[SealBatch]:
+    after = 0
+    while True:
+        page = list(
+            SealBatch.objects.filter(number__gt=after).order_by("number")[:_BATCHES_PER_PAGE]
+        )
+        yield from page
+        if len(page) < _BATCHES_PER_PAGE:
+            return
+        after = page[-1].number
+
+
+def _index_fault(batch: SealBatch, records: list[AccessRecord]) -> str | None:
+    stored: dict[UUID, Counter] = {record.id: Counter() for record in records}
+    for record_id, kind, value, at in AccessIndexEntry.objects.filter(
+        record__seal__batch=batch
+    ).values_list("record_id", "kind", "value", "at"):
+        stored.setdefault(record_id, Counter())[(kind, value, at)] += 1
+    for position, record in enumerate(records):
+        implied = Counter((e.kind, e.value, e.at) for e in index_entries_of(record))
+        if stored[record.id] != implied:
+            return f"search index entries of the record at position {position} differ from it"
+    return None
+
+
+def _batch_fault(
+    batch: SealBatch, *, previous: SealBatch | None, sealed_until: datetime | None
+) -> str | None:
+    """What is wrong with one batch, given the one before it (None: it is intact)."""
+    n = batch.number
+    previous_hash = previous.hash if previous else GENESIS_HASH
+    if batch.previous_hash != previous_hash:
+        before = f"batch {previous.number}" if previous else "the start of the chain"
+        return f"does not link to {before} (its previous hash differs)"
+    members = list(
+        SealedRecord.objects.filter(batch=batch).select_related("record").order_by("position")
+    )
+    if len(members) < batch.size:
+        return f"holds {len(members)} of its {batch.size} sealed records (deleted)"
+    if len(members) > batch.size:
+        return f"holds {len(members)} records, {batch.size} were sealed (inserted)"
+    if [m.position for m in members] != list(range(batch.size)):
+        return f"positions are not 0 to {batch.size - 1} (renumbered)"
+    records = [m.record for m in members]
+    for position in range(1, len(records)):
+        if (records[position - 1].at, records[position - 1].id) >= (
+            records[position].at,
+            records[position].id,
+        ):
+            return (
+                f"records at positions {position - 1} and {position} are out of order (reordered)"
+            )
+    if (records[0].at, records[-1].at) != (batch.first_at, batch.last_at):
+        return "time range differs from its records' (a record's time was changed)"
+    expected = batch_hash(
+        previous_hash=previous_hash, number=n, digests=(record_digest(r) for r in records)
+    )
+    if expected != batch.hash:
+        return "hash mismatch (a sealed record was edited)"
+    grace = timedelta(seconds=settings.AUDIT_SEAL_GRACE_SECONDS)
+    if sealed_until is not None and batch.first_at < sealed_until - grace:
+        # A request's record may be sealed a run late, never this late (see the module doc).
+        return "holds a record dated before the batches sealed ahead of it (inserted)"
+    if batch.last_at > batch.sealed_at + grace:
+        # Only committed records are sealed; one dated after the seal was not a request's,
+        # and would make every honest batch after it look late.
+        return "holds a record dated after the batch was sealed (inserted)"
+    return _index_fault(batch, records)
+
+
+def _walk(*, stop_before: int | None) -> _Fault | None:
+    previous: SealBatch | None = None
+    sealed_until: datetime | None = None
+    for batch in _batches():
+        expected_number = previous.number + 1 if previous else 1
+        if stop_before is not None and expected_number >= stop_before:
+            return None
+        if batch.number != expected_number:
+            return _Fault(expected_number, "missing (renumbered or deleted)")
+        problem = _batch_fault(batch, previous=previous, sealed_until=sealed_until)
+        if problem:
+            return _Fault(batch.number, problem)
+        previous = batch
+        sealed_until = max(sealed_until, batch.last_at) if sealed_until else batch.last_at
+    return None
+
+
+def _report() -> VerifyReport:
+    sealed = SealBatch.objects.aggregate(
+        batches=Count("number"), records=Sum("size"), start=Min("first_at"), end=Max("last_at")
+    )
+    unsealed = AccessRecord.objects.filter(seal__isnull=True).aggregate(
+        records=Count("id"), start=Min("at"), end=Max("at")
+    )
+    # An unsealed record dated well inside the sealed range was not written by a request that
+    # is merely slow to commit: it was inserted afterwards. Name the first batch it falls in.
+    inserted: _Fault | None = None
+    grace = timedelta(seconds=settings.AUDIT_SEAL_GRACE_SECONDS)
+    if unsealed["start"] and sealed["end"] and unsealed["start"] < sealed["end"] - grace:
+        covering = (
+            SealBatch.objects.filter(last_at__gte=unsealed["start"]).order_by("number").first()
+        )
+        inserted = _Fault(
+            covering.number, "an unsealed record is dated inside its range (inserted)"
+        )
+    fault = _walk(stop_before=inserted.batch if inserted else None) or inserted
+    return VerifyReport(
+        intact=fault is None,
+        sealed_batches=sealed["batches"],
+        sealed_records=sealed["records"] or 0,
+        sealed_from=sealed["start"],
+        sealed_to=sealed["end"],
+        unsealed_records=unsealed["records"],
+        unsealed_from=unsealed["start"],
+        unsealed_to=unsealed["end"],
+        first_bad_batch=fault.batch if fault else None,
+        problem=fault.problem if fault else None,
+    )
+
+
+def chain_verify() -> VerifyReport:
+    """Walk the chain batch by batch (a few queries each) and report whether it is intact,
+    what is sealed, what awaits sealing, and the first batch that fails and why. The problem
+    names batches and positions only, never a record's contents."""
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        # One snapshot for the whole walk, so that a seal committing meanwhile cannot make
+        # the totals and the walk disagree. (On SQLite a read transaction would be IMMEDIATE,
+        # and hold every request's write for the length of the walk.)
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            return _report()
+    return _report()
