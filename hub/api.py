@@ -59,6 +59,14 @@ def resolve_purpose(request: Request, actor: Actor | None, *, required: bool) ->
     return default
 
 
+def implied_purpose(request: Request, purpose: str) -> str:
+    """Endpoints that exist for one purpose (the audit endpoints imply `audit`)."""
+    given = request.headers.get(PURPOSE_HEADER)
+    if given is not None and given != purpose:
+        raise header_error(PURPOSE_HEADER, f"This endpoint serves one purpose: {purpose}.")
+    return purpose
+
+
 def read_emergency_justification(request: Request, *, honoured: bool) -> str:
     """The emergency justification, honoured only where a view says so (a single read)."""
     given = request.headers.get(EMERGENCY_HEADER)
@@ -88,6 +96,8 @@ class HubViewMixin:
 
     touches_personal_data = False
     honours_emergency_justification = False
+    # The one purpose an endpoint serves, if it serves only one.
+    purpose_implied: str | None = None
 
     request: Request
     purpose: str
@@ -111,7 +121,10 @@ class HubViewMixin:
             request, *args, **kwargs
         )
         actor = self.actor
-        self.purpose = resolve_purpose(request, actor, required=self.touches_personal_data)
+        if self.purpose_implied:
+            self.purpose = implied_purpose(request, self.purpose_implied)
+        else:
+            self.purpose = resolve_purpose(request, actor, required=self.touches_personal_data)
         self.justification = read_emergency_justification(
             request, honoured=self.honours_emergency_justification
         )

@@ -43,6 +43,7 @@ ERROR_DESCRIPTIONS = {
     "429": "Rate limit exceeded; see Retry-After.",
     "500": "The hub could not complete the request.",
     "409": "Conflicts with the current state (the problem says how).",
+    "410": "Retention erased this referral's personal data; only its tombstone remains.",
     "412": "If-Match does not match: it changed since you read it.",
     "428": "If-Match is required: send the ETag of your last read.",
 }
@@ -94,7 +95,18 @@ class HubAutoSchema(AutoSchema):
 
     def get_override_parameters(self) -> list[Any]:
         extra = [REQUEST_ID_HEADER, REQUEST_ID_RESPONSE_HEADER]
-        if getattr(self.view, "touches_personal_data", False) or self.method != "GET":
+        implied = getattr(self.view, "purpose_implied", None)
+        if implied:
+            extra.append(
+                OpenApiParameter(
+                    "X-Purpose",
+                    location=OpenApiParameter.HEADER,
+                    required=False,
+                    enum=[implied],
+                    description=f"This endpoint serves one purpose, `{implied}`, implied.",
+                )
+            )
+        elif getattr(self.view, "touches_personal_data", False) or self.method != "GET":
             extra.append(PURPOSE_HEADER)
         if self.method == "PATCH":
             extra.append(IF_MATCH_HEADER)

@@ -292,6 +292,8 @@ SPECTACULAR_SETTINGS = {
         "ReferralStatusEnum": "referrals.models.Status",
         "AgreementStatusEnum": "sharing_policies.models.AgreementStatus",
         "ConsentStatusEnum": "consent.serializers.CONSENT_STATUSES",
+        "AccessOutcomeEnum": "audit.models.Outcome",
+        "ContactOutcomeEnum": "referrals.serializers.CONTACT_OUTCOMES",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -24,6 +24,7 @@ api_v1 = [
     path("", include("referrals.urls")),
     path("", include("sharing_policies.urls")),
     path("", include("consent.urls")),
+    path("", include("audit.urls")),
 ]
 
 urlpatterns = [

@@ -144,6 +144,7 @@ class ExplainView(HubViewMixin, GenericAPIView):
     required_scopes = {"get": AnyOf(["policies:read"], ["audit:read"])}
     serializer_class = ExplanationSerializer
     touches_personal_data = True
+    problem_statuses = {"get": [410]}
 
     @extend_schema(
         summary="Explain a disclosure decision",

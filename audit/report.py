@@ -1,0 +1,139 @@
+"""The subject-access report: what the hub holds about one person, in the categories whose data
+subject that person is, and every disclosure of it.
+
+For a referred man: his identity, contact, offence, risk and programme progress; never his
+partner's details, the children's notes or what she said. For a partner: her categories. A
+victim service is named only by its kind, in what is held and among the recipients: naming it
+could locate her. Every report is a draft for a DPO to review before release.
+"""
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from audit.models import AccessRecord, IndexKind, Outcome
+from audit.selectors import indexed, kinds_of
+from hub.serializers import timestamp
+from referrals.models import Person, Referral
+from referrals.representation import RENDERERS
+from sharing_policies.decision import Decision
+from sharing_policies.vocabulary import PARTNER_CATEGORIES, Category
+
+VICTIM_SERVICE = "victim_service"
+SUBJECT_OWN = (
+    Category.SUBJECT_IDENTITY,
+    Category.SUBJECT_CONTACT,
+    Category.OFFENCE,
+    Category.RISK,
+    Category.PROGRAMME_PROGRESS,
+)
+PARTNER_OWN = tuple(c for c in Category if c in PARTNER_CATEGORIES)
+REVIEW_NOTICE = (
+    "Draft for review by a data-protection officer before release: check that nothing in it "
+    "identifies or locates anyone else, and redact what the law allows or requires."
+)
+
+
+def own_categories(role: str) -> tuple[Category, ...]:
+    return SUBJECT_OWN if role == "subject" else PARTNER_OWN
+
+
+def held_data(referral: Referral, role: str) -> dict[str, Any]:
+    """The person's own categories of one referral, rendered as a read would render them."""
+    categories = own_categories(role)
+    everything = Decision(
+        roles=frozenset(),
+        disclosed=frozenset(categories),
+        withheld=(),
+        disclosure_entries_from=frozenset(d.supplier_id for d in referral.disclosures.all()),
+    )
+    data = {str(c): RENDERERS[c][1](referral, everything) for c in categories}
+    if Category.PARTNER_DISCLOSURES in categories:
+        kinds = kinds_of(str(e["supplier"]) for e in data[Category.PARTNER_DISCLOSURES])
+        for entry in data[Category.PARTNER_DISCLOSURES]:
+            if kinds.get(entry["supplier"]) == VICTIM_SERVICE:
+                entry["supplier"] = VICTIM_SERVICE
+    return data
+
+
+def supplier_of(category: str, referral: Referral) -> UUID:
+    """Whose data a category is (partner.disclosures entries aside: see is_recipients_own)."""
+    return referral.provider_id if category == Category.PROGRAMME_PROGRESS else referral.referrer_id
+
+
+def is_recipients_own(basis: dict[str, Any], recipient: str, referral: Referral) -> bool:
+    """A party reading what it supplied itself: no disclosure to it (DESIGN.md, rule 0)."""
+    if basis["lawful_basis"] != "supplier":
+        return False
+    if basis["category"] == Category.PARTNER_DISCLOSURES:
+        return True  # rule 0 shows a party only the entries it recorded itself
+    return str(supplier_of(basis["category"], referral)) == recipient
+
+
+def disclosures_of(person: Person, roles: dict[UUID, tuple[Referral, str]]) -> list[dict[str, Any]]:
+    """Every served request that disclosed one of the person's categories to another agency."""
+    records = (
+        AccessRecord.objects.filter(outcome=Outcome.SERVED)
+        .filter(id__in=indexed(IndexKind.REFERRAL, *roles))
+        .order_by("at", "id")
+    )
+    disclosures = []
+    for record in records.iterator(chunk_size=500):
+        for decision in record.decisions:
+            referral_id = UUID(decision["referral"])
+            if referral_id not in roles:
+                continue
+            referral, role = roles[referral_id]
+            mine = {str(c) for c in own_categories(role)}
+            bases = [
+                b
+                for b in decision.get("bases", ())
+                if b["category"] in mine and not is_recipients_own(b, record.agency_ref, referral)
+            ]
+            if not bases:
+                continue
+            disclosures.append(
+                {
+                    "at": record.at,
+                    "recipient": record.agency_ref,
+                    "recipient_kind": record.agency_kind,
+                    "referral": str(referral_id),
+                    "categories": sorted({b["category"] for b in bases}),
+                    "purpose": record.purpose or None,
+                    "basis": [{k: v for k, v in b.items() if k != "supplier"} for b in bases],
+                }
+            )
+    for disclosure in disclosures:
+        disclosure["at"] = timestamp(disclosure["at"])
+        if disclosure["recipient_kind"] == VICTIM_SERVICE:
+            disclosure["recipient"] = None
+    return disclosures
+
+
+def subject_report(*, person: Person, now: datetime) -> dict[str, Any]:
+    referrals = Referral.objects.prefetch_related("disclosures", "reports", "observers")
+    roles: dict[UUID, tuple[Referral, str]] = {}
+    for referral in referrals.filter(subject=person).order_by("created_at"):
+        roles[referral.id] = (referral, "subject")
+    for referral in referrals.filter(partner=person).order_by("created_at"):
+        roles.setdefault(referral.id, (referral, "partner"))
+    held = [
+        {
+            "referral": str(referral.id),
+            "role": role,
+            "status": referral.status,
+            "created_at": timestamp(referral.created_at),
+            "data": held_data(referral, role),
+        }
+        for referral, role in roles.values()
+    ]
+    categories = sorted({str(c) for _, role in roles.values() for c in own_categories(role)})
+    return {
+        "person": str(person.id),
+        "prepared_at": timestamp(now),
+        "status": "draft_for_dpo_review",
+        "notice": REVIEW_NOTICE,
+        "categories": categories,
+        "held": held,
+        "disclosures": disclosures_of(person, roles),
+    }

@@ -1,0 +1,161 @@
+"""Reading access records: who may see which, and the DPO search's filters.
+
+The hub operator's DPO sees every record. Any other agency's DPO sees the records of its own
+requests and of the disclosures of data it supplied, limited to those categories (see
+`record_view`); a victim service that is not the reader is named only by its kind.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from django.db.models import QuerySet
+
+from agencies.models import Agency, AgencyKind
+from audit.models import AccessIndexEntry, AccessRecord, IndexKind
+from hub.serializers import timestamp
+
+VICTIM_SERVICE = AgencyKind.VICTIM_SERVICE
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Whose DPO is reading, and whether it reads as the hub operator (everything)."""
+
+    agency: Agency
+
+    @property
+    def sees_everything(self) -> bool:
+        return self.agency.kind == AgencyKind.HUB_OPERATOR
+
+
+def indexed(kind: IndexKind, *values: object) -> QuerySet[AccessIndexEntry]:
+    """The ids of the records whose index holds one of these values of this kind."""
+    entries = AccessIndexEntry.objects.filter(kind=kind)
+    if len(values) == 1:
+        return entries.filter(value=str(values[0])).values("record_id")
+    return entries.filter(value__in=[str(v) for v in values]).values("record_id")
+
+
+def records_visible_to(reader: Reader) -> QuerySet[AccessRecord]:
+    records = AccessRecord.objects.select_related("review")
+    if reader.sees_everything:
+        return records
+    return records.filter(id__in=indexed(IndexKind.AGENCY, reader.agency.id))
+
+
+def record_filters(records: QuerySet[AccessRecord], filters: dict[str, Any]) -> QuerySet:
+    """The search's filters (DESIGN.md's names), each served by an index."""
+    column_filters = {
+        "agency": "agency_id",
+        "client": "client",
+        "purpose": "purpose",
+        "flagged": "flagged",
+        "outcome": "outcome",
+    }
+    for name, column in column_filters.items():
+        if filters.get(name) is not None:
+            records = records.filter(**{column: filters[name]})
+    for name, kind in (
+        ("referral", IndexKind.REFERRAL),
+        ("person", IndexKind.PERSON),
+        ("category", IndexKind.CATEGORY),
+    ):
+        if filters.get(name) is not None:
+            records = records.filter(id__in=indexed(kind, filters[name]))
+    if filters.get("from") is not None:
+        records = records.filter(at__gte=filters["from"])
+    if filters.get("to") is not None:
+        records = records.filter(at__lt=filters["to"])
+    return records
+
+
+def kinds_of(agency_ids: Iterable[str]) -> dict[str, str]:
+    """One query for the kind of every agency a page names."""
+    ids = {UUID(a) for a in agency_ids if a}
+    return {str(a.id): a.kind for a in Agency.objects.filter(id__in=ids)}
+
+
+def agencies_named_in(records: Iterable[AccessRecord]) -> set[str]:
+    named = set()
+    for record in records:
+        named.add(record.agency_ref)
+        for decision in record.decisions:
+            named.update(b["supplier"] for b in decision.get("bases", ()) if b.get("supplier"))
+    return named
+
+
+def record_view(record: AccessRecord, reader: Reader, kinds: dict[str, str]) -> dict[str, Any]:
+    """A record as this DPO may see it."""
+    reader_id = str(reader.agency.id)
+    own = reader.sees_everything or record.agency_ref == reader_id
+
+    def name(agency_id: str | None) -> str | None:
+        # A victim service could be located through its name: others learn only its kind.
+        if not agency_id or reader.sees_everything or agency_id == reader_id:
+            return agency_id or None
+        return None if kinds.get(agency_id) == VICTIM_SERVICE else agency_id
+
+    decisions = []
+    for decision in record.decisions:
+        bases = [b for b in decision.get("bases", ()) if own or b.get("supplier") == reader_id]
+        if not own and not bases:
+            continue
+        supplied = sorted({b["category"] for b in bases})
+        decisions.append(
+            {
+                "referral": decision["referral"],
+                "disclosed": decision["disclosed"] if own else supplied,
+                "withheld": decision["withheld"] if own else [],
+                "bases": [
+                    {
+                        **b,
+                        "supplier": name(b.get("supplier")),
+                        "supplier_kind": kinds.get(b.get("supplier") or ""),
+                    }
+                    for b in bases
+                ],
+            }
+        )
+    review = getattr(record, "review", None) if own else None
+    return {
+        "id": str(record.id),
+        "at": timestamp(record.at),
+        "agency": name(record.agency_ref),
+        "agency_kind": record.agency_kind or None,
+        "client": record.client or None if own else None,
+        "person": record.person or None if own else None,
+        "purpose": record.purpose or None,
+        "justification": record.justification or None if own else None,
+        "flagged": record.flagged,
+        "method": record.method,
+        "path": record.path,
+        "query": record.query if own else "",
+        "status": record.status,
+        "outcome": record.outcome,
+        "ip": record.ip if own else None,
+        "request_id": record.request_id if own else None,
+        "referrals": record.referrals if own else [d["referral"] for d in decisions],
+        "persons": record.persons if own else [],
+        "disclosed": record.disclosed
+        if own
+        else sorted({c for d in decisions for c in d["disclosed"]}),
+        "withheld": record.withheld if own else [],
+        "decisions": decisions,
+        "review": review_view(review) if review else None,
+    }
+
+
+def review_view(review: Any) -> dict[str, Any]:
+    return {
+        "at": timestamp(review.at),
+        "agency": str(review.agency_id),
+        "client": review.client,
+        "person": review.person or None,
+        "note": review.note,
+    }
+
+
+def record_accessible(reader: Reader, record_id: UUID) -> AccessRecord | None:
+    return records_visible_to(reader).filter(id=record_id).first()

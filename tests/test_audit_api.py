@@ -1,0 +1,688 @@
+"""The DPO's audit API: search, export, flag review, a referral's accesses, subject reports.
+
+Every record here is made by real requests with real tokens; assertions look at what each DPO
+sees and at what the records hold (ids and categories, never personal data values).
+"""
+
+import csv
+import datetime
+import io
+import json
+import uuid
+
+import pytest
+from django.db import connection
+from django.test import override_settings
+
+from agencies.models import AgencyKind
+from audit.models import AccessRecord, FlagReview
+from tests.conftest import referral_body
+
+pytestmark = pytest.mark.django_db
+
+TODAY = datetime.date.today()
+P = AgencyKind.PROBATION
+VS = AgencyKind.VICTIM_SERVICE
+PP = AgencyKind.PROGRAMME_PROVIDER
+# The partner's details in referral_body(), none of which may reach any audit output.
+PARTNER_VALUES = (
+    "Beth Private",
+    "Refuge, secret",
+    "01632 960200",
+    "Mornings",
+    "threats began in spring",
+    "Primary school",
+)
+SUBJECT_VALUES = ("Adam", "Testcase", "2 Test Road", "Common assault", "Escalating")
+
+
+def agreement(provider, recipient, grants, purposes):
+    return {
+        "name": "Audit test agreement",
+        "provider": str(provider.id),
+        "recipient": str(recipient.id),
+        "recipient_kind": None,
+        "purposes": purposes,
+        "grants": [{"category": c, "lawful_basis": "public_task"} for c in grants],
+        "valid_from": str(TODAY - datetime.timedelta(days=30)),
+        "valid_to": str(TODAY + datetime.timedelta(days=365)),
+        "status": "active",
+    }
+
+
+@pytest.fixture
+def scene(api_client_for, world):
+    """A probation referral with a partner service; probation shares subject.identity and risk
+    with the provider, partner.contact and risk with the victim service; both have read it."""
+    referrer = api_client_for(world[P])
+    provider = api_client_for(world[PP], purpose="programme_delivery")
+    victim_service = api_client_for(world[VS], purpose="partner_safety")
+    created = referrer.post(
+        "/api/v1/referrals/",
+        referral_body(world["programme"].id, partner_service=str(world[VS].id)),
+        format="json",
+    )
+    assert created.status_code == 201
+    referral = created.json()
+    published = referrer.post(
+        "/api/v1/sharing-agreements/",
+        agreement(world[P], world[PP], ["subject.identity", "risk"], ["programme_delivery"]),
+        format="json",
+    )
+    assert published.status_code == 201, published.content
+    published = referrer.post(
+        "/api/v1/sharing-agreements/",
+        agreement(world[P], world[VS], ["partner.contact", "risk"], ["partner_safety"]),
+        format="json",
+    )
+    assert published.status_code == 201, published.content
+    for client in (provider, victim_service):
+        assert client.get(f"/api/v1/referrals/{referral['id']}/").status_code == 200
+    return {
+        "world": world,
+        "referral": referral,
+        "referrer": referrer,
+        "provider": provider,
+        "victim_service": victim_service,
+        "operator_dpo": api_client_for(world[AgencyKind.HUB_OPERATOR], scopes=["audit:read"]),
+        "probation_dpo": api_client_for(world[P], scopes=["audit:read"]),
+        "provider_dpo": api_client_for(world[PP], scopes=["audit:read"]),
+    }
+
+
+def search(dpo, **filters):
+    response = dpo.get("/api/v1/audit/events/", filters)
+    assert response.status_code == 200, response.content
+    return response.json()["results"]
+
+
+def assert_no_personal_data(text):
+    for value in (*PARTNER_VALUES, *SUBJECT_VALUES):
+        assert value not in text
+
+
+# --- who may search -----------------------------------------------------------------------------
+
+
+def test_returns_401_if_unauthenticated(client):
+    for path in (
+        "/api/v1/audit/events/",
+        "/api/v1/audit/events/export/",
+        "/api/v1/audit/verify/",
+        f"/api/v1/audit/subjects/{uuid.uuid4()}/report/",
+    ):
+        response = client.get(path)
+        assert response.status_code == 401
+        assert response["Content-Type"] == "application/problem+json"
+
+
+def test_a_token_without_audit_read_is_refused_and_the_attempt_recorded(api_client_for, world):
+    caseworker = api_client_for(world[P], scopes=["referrals:read"])
+
+    response = caseworker.get("/api/v1/audit/events/")
+
+    assert response.status_code == 403
+    record = AccessRecord.objects.get(path="/api/v1/audit/events/")
+    assert (record.outcome, record.flagged, record.agency_id) == ("refused", True, world[P].id)
+
+
+def test_audit_endpoints_serve_the_audit_purpose_only(scene):
+    response = scene["operator_dpo"].get(
+        "/api/v1/audit/events/", HTTP_X_PURPOSE="programme_delivery"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "X-Purpose"
+
+
+# --- the hub operator's DPO -----------------------------------------------------------------------
+
+
+def test_operator_dpo_finds_each_access_to_a_referral_with_its_categories_and_bases(scene):
+    referral_id = scene["referral"]["id"]
+
+    records = search(scene["operator_dpo"], referral=referral_id, agency=scene["world"][PP].id)
+
+    (read,) = [r for r in records if r["method"] == "GET"]
+    assert read["outcome"] == "served"
+    assert read["purpose"] == "programme_delivery"
+    assert read["client"] == scene["provider"].oauth_client.client_id
+    # Its own programme.progress (rule 0), and what probation's agreement grants it.
+    assert set(read["disclosed"]) == {
+        "referral.admin",
+        "programme.progress",
+        "subject.identity",
+        "risk",
+    }
+    assert {w["category"] for w in read["withheld"]} >= {"partner.contact", "offence"}
+    (decision,) = read["decisions"]
+    assert {(b["category"], b["lawful_basis"]) for b in decision["bases"]} == {
+        ("programme.progress", "supplier"),
+        ("subject.identity", "public_task"),
+        ("risk", "public_task"),
+    }
+    granted = [b for b in decision["bases"] if b["lawful_basis"] == "public_task"]
+    assert all(b["agreement"] and b["agreement_version"] == 1 for b in granted)
+
+
+def test_search_filters_narrow_the_records(scene):
+    dpo = scene["operator_dpo"]
+    world = scene["world"]
+    person = scene["referral"]["subject"]["identity"]["id"]
+
+    by_category = search(dpo, category="partner.contact")
+    by_purpose = search(dpo, purpose="partner_safety")
+    by_person = search(dpo, person=person)
+    by_client = search(dpo, client=scene["victim_service"].oauth_client.client_id)
+    by_outcome = search(dpo, outcome="refused")
+
+    assert by_category and all("partner.contact" in r["disclosed"] for r in by_category)
+    assert {r["agency"] for r in by_purpose} == {str(world[VS].id)}
+    assert by_person and all(person in r["persons"] for r in by_person)
+    assert {r["agency"] for r in by_client} == {str(world[VS].id)}
+    assert by_outcome == []
+
+
+def test_search_by_time_range_and_flag(scene):
+    dpo = scene["operator_dpo"]
+    now = datetime.datetime.now(datetime.UTC)
+
+    assert search(dpo, **{"from": (now + datetime.timedelta(hours=1)).isoformat()}) == []
+    assert search(dpo, to=(now - datetime.timedelta(hours=1)).isoformat()) == []
+    assert len(search(dpo, **{"from": (now - datetime.timedelta(hours=1)).isoformat()})) >= 3
+    assert search(dpo, flagged="true") == []
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"from": "yesterday"}, "from"),
+        ({"to": "2026-13-45"}, "to"),
+        ({"from": "2026-02-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"}, "to"),
+        ({"referral": "not-a-uuid"}, "referral"),
+        ({"category": "partner.address"}, "category"),
+        ({"outcome": "maybe"}, "outcome"),
+        ({"flagged": "perhaps"}, "flagged"),
+        ({"page_size": "0"}, "page_size"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
+def test_malformed_filters_are_problems(scene, query, field):
+    response = scene["operator_dpo"].get("/api/v1/audit/events/", query)
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    assert field in [e["field"] for e in response.json()["errors"]]
+
+
+def test_an_unknown_agency_filter_is_a_422(scene):
+    response = scene["operator_dpo"].get("/api/v1/audit/events/", {"agency": str(uuid.uuid4())})
+
+    assert response.status_code == 422
+    assert response.json()["errors"] == [{"field": "agency", "message": "No agency has this id."}]
+
+
+def test_search_pages_with_a_cursor_newest_first(scene):
+    dpo = scene["operator_dpo"]
+
+    first = dpo.get("/api/v1/audit/events/", {"page_size": 2}).json()
+    second = dpo.get(first["next"]).json()
+
+    seen = [r["at"] for r in first["results"] + second["results"]]
+    assert len(seen) == 3 and seen == sorted(seen, reverse=True)  # a create and two reads
+    assert not {r["id"] for r in first["results"]} & {r["id"] for r in second["results"]}
+
+
+def test_a_dpo_search_is_itself_recorded(scene):
+    search(scene["operator_dpo"], purpose="risk_management")
+
+    record = AccessRecord.objects.filter(path="/api/v1/audit/events/").latest("at")
+    assert (record.purpose, record.outcome, record.query) == (
+        "audit",
+        "served",
+        "purpose=risk_management",
+    )
+
+
+# --- another agency's DPO -------------------------------------------------------------------------
+
+
+def test_agency_dpo_sees_its_own_requests_and_disclosures_of_what_it_supplied(scene):
+    world = scene["world"]
+
+    records = search(scene["probation_dpo"])
+
+    by_agency = {}
+    for record in records:
+        by_agency.setdefault(record["agency"], []).append(record)
+    (own,) = by_agency.pop(str(world[P].id))
+    assert own["method"] == "POST" and own["client"] == scene["referrer"].oauth_client.client_id
+    # The provider's read, limited to the categories probation supplied to it.
+    (provider_read,) = by_agency.pop(str(world[PP].id))
+    assert provider_read["disclosed"] == ["risk", "subject.identity"]
+    assert provider_read["client"] is None and provider_read["ip"] is None
+    assert provider_read["justification"] is None and provider_read["persons"] == []
+    # The victim service read probation's data too: it is named only by its kind.
+    (service_read,) = by_agency.pop(None)
+    assert service_read["agency_kind"] == "victim_service"
+    assert service_read["disclosed"] == ["partner.contact", "risk"]
+    assert by_agency == {}
+
+
+def test_agency_dpo_never_sees_others_requests_that_disclosed_none_of_its_data(scene):
+    provider_dpo = scene["provider_dpo"]
+
+    records = search(provider_dpo)
+
+    assert {r["agency"] for r in records} == {str(scene["world"][PP].id)}
+    other = search(scene["operator_dpo"], agency=scene["world"][P].id)[0]
+    review = provider_dpo.post(f"/api/v1/audit/events/{other['id']}/review/", {"note": "x"})
+    assert review.status_code == 404
+
+
+def test_search_and_export_never_hold_the_partners_details(scene):
+    scene["referrer"].get(
+        f"/api/v1/referrals/{scene['referral']['id']}/",
+        HTTP_X_EMERGENCY_JUSTIFICATION="Imminent risk reported by police control room",
+    )
+    for dpo in ("operator_dpo", "probation_dpo", "provider_dpo"):
+        client = scene[dpo]
+        assert_no_personal_data(client.get("/api/v1/audit/events/").content.decode())
+        exported = client.get("/api/v1/audit/events/export/", HTTP_ACCEPT="text/csv")
+        assert_no_personal_data(b"".join(exported.streaming_content).decode())
+        exported = client.get("/api/v1/audit/events/export/")
+        assert_no_personal_data(b"".join(exported.streaming_content).decode())
+
+
+# --- export ---------------------------------------------------------------------------------------
+
+
+def test_export_streams_the_filtered_records_as_json(scene):
+    response = scene["operator_dpo"].get(
+        "/api/v1/audit/events/export/", {"agency": scene["world"][PP].id}
+    )
+
+    assert response.status_code == 200 and response.streaming
+    assert response["Content-Disposition"].startswith('attachment; filename="access-records-')
+    records = json.loads(b"".join(response.streaming_content))
+    assert {r["agency"] for r in records} == {str(scene["world"][PP].id)}
+    assert records == search(scene["operator_dpo"], agency=scene["world"][PP].id)[: len(records)]
+
+
+def test_export_streams_csv_with_one_row_per_record(scene):
+    response = scene["operator_dpo"].get(
+        "/api/v1/audit/events/export/", {"purpose": "partner_safety"}, HTTP_ACCEPT="text/csv"
+    )
+
+    assert response.status_code == 200 and response.streaming
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [(r["agency"], r["purpose"], r["outcome"]) for r in rows] == [
+        (str(scene["world"][VS].id), "partner_safety", "served")
+    ]
+
+
+def test_csv_cells_cannot_run_as_spreadsheet_formulas():
+    from audit.views import csv_cell
+
+    assert csv_cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert csv_cell("@SUM(A1)") == "'@SUM(A1)"
+    assert csv_cell("/api/v1/referrals/") == "/api/v1/referrals/"
+    assert csv_cell(True) == "true"
+
+
+@override_settings(AUDIT_EXPORT_MAX_RECORDS=2)
+def test_an_oversized_export_is_refused_and_nothing_is_streamed(scene):
+    response = scene["operator_dpo"].get("/api/v1/audit/events/export/")
+
+    assert response.status_code == 422
+    assert not response.streaming
+    assert "narrow the filters" in response.json()["detail"]
+
+
+def test_export_never_loads_every_record_at_once(scene, monkeypatch):
+    from audit import views
+
+    sizes = []
+    real_views_of, real_chunks = views.views_of, views.chunks
+
+    def counting(records, reader):
+        sizes.append(len(records))
+        return real_views_of(records, reader)
+
+    monkeypatch.setattr(views, "chunks", lambda records: real_chunks(records, 2))
+    monkeypatch.setattr(views, "views_of", counting)
+    response = scene["operator_dpo"].get("/api/v1/audit/events/export/")
+
+    assert len(json.loads(b"".join(response.streaming_content))) >= 3
+    assert max(sizes) == 2
+
+
+# --- flag review ----------------------------------------------------------------------------------
+
+
+def test_a_denied_request_is_recorded_flagged_without_personal_data(api_client_for, world):
+    provider = api_client_for(world[PP])
+
+    response = provider.post(
+        "/api/v1/referrals/", referral_body(world["programme"].id), format="json"
+    )
+
+    assert response.status_code == 403
+    record = AccessRecord.objects.get(method="POST", path="/api/v1/referrals/")
+    assert (record.outcome, record.flagged, record.status) == ("refused", True, 403)
+    stored = json.dumps(
+        {f.name: str(getattr(record, f.name)) for f in AccessRecord._meta.concrete_fields}
+    )
+    assert_no_personal_data(stored)
+
+
+def test_dpo_reviews_a_flagged_record_and_the_record_itself_never_changes(scene, api_client_for):
+    world = scene["world"]
+    api_client_for(world[PP]).get(f"/api/v1/referrals/{uuid.uuid4()}/")  # a denied attempt
+    dpo = scene["operator_dpo"]
+    (flagged,) = search(dpo, flagged="true", agency=world[PP].id)
+    before = AccessRecord.objects.filter(id=flagged["id"]).values().get()
+
+    reviewed = dpo.post(
+        f"/api/v1/audit/events/{flagged['id']}/review/",
+        {"note": "Mistyped id; spoke to the provider."},
+        format="json",
+    )
+    again = dpo.post(
+        f"/api/v1/audit/events/{flagged['id']}/review/", {"note": "Twice"}, format="json"
+    )
+
+    assert reviewed.status_code == 201
+    assert reviewed.json()["note"] == "Mistyped id; spoke to the provider."
+    assert again.status_code == 409
+    assert AccessRecord.objects.filter(id=flagged["id"]).values().get() == before
+    assert search(dpo, flagged="true", agency=world[PP].id)[0]["review"]["note"] == (
+        "Mistyped id; spoke to the provider."
+    )
+    assert FlagReview.objects.count() == 1
+
+
+def test_only_flagged_records_are_reviewed(scene):
+    dpo = scene["operator_dpo"]
+    unflagged = search(dpo, flagged="false")[0]
+
+    response = dpo.post(
+        f"/api/v1/audit/events/{unflagged['id']}/review/", {"note": "ok"}, format="json"
+    )
+
+    assert response.status_code == 422
+
+
+@pytest.mark.parametrize("body", [{}, {"note": ""}, {"note": "ok", "extra": 1}, {"note": ["x"]}])
+def test_a_review_needs_a_note_and_nothing_else(scene, body):
+    response = scene["operator_dpo"].post(
+        f"/api/v1/audit/events/{uuid.uuid4()}/review/", body, format="json"
+    )
+
+    assert response.status_code == 400
+
+
+def test_an_emergency_release_is_flagged_with_its_justification_for_the_operator_only(scene):
+    justification = "Imminent risk reported by police control room"
+    scene["referrer"].get(
+        f"/api/v1/referrals/{scene['referral']['id']}/",
+        HTTP_X_EMERGENCY_JUSTIFICATION=justification,
+    )
+
+    (operator_view,) = search(scene["operator_dpo"], flagged="true")
+    provider_views = search(scene["provider_dpo"], flagged="true")
+
+    assert operator_view["justification"] == justification
+    assert provider_views == []
+
+
+# --- a referral's accesses ------------------------------------------------------------------------
+
+
+def accesses(client, referral):
+    response = client.get(f"/api/v1/referrals/{referral['id']}/accesses/")
+    assert response.status_code == 200, response.content
+    return response.json()["results"]
+
+
+def test_a_party_sees_its_own_accesses_and_those_to_what_it_supplied(scene):
+    world = scene["world"]
+
+    referrer_view = accesses(scene["referrer"], scene["referral"])
+    provider_view = accesses(scene["provider"], scene["referral"])
+
+    by_agency = {(a["agency"], a["agency_kind"]) for a in referrer_view}
+    assert (str(world[PP].id), PP) in by_agency
+    provider_entry = next(a for a in referrer_view if a["agency"] == str(world[PP].id))
+    assert provider_entry["categories"] == ["risk", "subject.identity"]
+    assert provider_entry["purpose"] == "programme_delivery"
+    # The provider supplied nothing yet: it sees only its own read.
+    assert {a["agency"] for a in provider_view} == {str(world[PP].id)}
+    for entry in referrer_view + provider_view:
+        assert "justification" not in entry
+
+
+def test_accesses_name_the_partner_service_only_to_who_may_know_it(scene):
+    world = scene["world"]
+    published = scene["provider"].post(
+        "/api/v1/sharing-agreements/",
+        agreement(world[PP], world[VS], ["programme.progress"], ["partner_safety"]),
+        format="json",
+    )
+    assert published.status_code == 201
+    scene["victim_service"].get(f"/api/v1/referrals/{scene['referral']['id']}/")
+
+    referrer_view = accesses(scene["referrer"], scene["referral"])
+    provider_view = accesses(scene["provider"], scene["referral"])
+
+    # The referrer supplied partner.identity: it knows the partner service.
+    assert str(world[VS].id) in {a["agency"] for a in referrer_view}
+    # The provider may never see partner.identity: the service is only "a victim service".
+    (service_read,) = [a for a in provider_view if a["agency_kind"] == VS]
+    assert service_read["agency"] is None
+    assert service_read["categories"] == ["programme.progress"]
+    assert str(world[VS].id) not in json.dumps(provider_view)
+
+
+def test_accesses_of_a_referral_are_404_to_a_non_party(scene, api_client_for):
+    police = api_client_for(scene["world"][AgencyKind.POLICE])
+
+    response = police.get(f"/api/v1/referrals/{scene['referral']['id']}/accesses/")
+
+    assert response.status_code == 404
+
+
+# --- subject-access report ------------------------------------------------------------------------
+
+
+def report_of(client, person_id, **headers):
+    return client.get(f"/api/v1/audit/subjects/{person_id}/report/", **headers)
+
+
+def test_subject_report_lists_a_disclosure_made_in_this_test(scene):
+    person = scene["referral"]["subject"]["identity"]["id"]
+
+    report = report_of(scene["operator_dpo"], person).json()
+
+    assert report["status"] == "draft_for_dpo_review"
+    (held,) = report["held"]
+    assert held["role"] == "subject"
+    assert held["data"]["subject.identity"]["given_name"] == "Adam"
+    to_provider = [d for d in report["disclosures"] if d["recipient_kind"] == PP]
+    assert len(to_provider) == 1
+    assert to_provider[0]["recipient"] == str(scene["world"][PP].id)
+    assert to_provider[0]["categories"] == ["risk", "subject.identity"]
+    assert to_provider[0]["purpose"] == "programme_delivery"
+    assert {b["lawful_basis"] for b in to_provider[0]["basis"]} == {"public_task"}
+
+
+def test_the_mans_report_never_holds_his_partners_details(scene):
+    person = scene["referral"]["subject"]["identity"]["id"]
+
+    response = report_of(scene["operator_dpo"], person)
+
+    text = response.content.decode()
+    for value in PARTNER_VALUES:
+        assert value not in text
+    assert not {"partner.identity", "partner.contact", "partner.disclosures", "children"} & set(
+        response.json()["categories"]
+    )
+
+
+def test_the_partners_report_names_a_victim_service_recipient_only_by_kind(scene):
+    partner = scene["referral"]["partner"]["identity"]["id"]
+
+    report = report_of(scene["operator_dpo"], partner).json()
+
+    assert report["held"][0]["data"]["partner.contact"]["address"] == "Refuge, secret"
+    assert "Adam" not in json.dumps(report)
+    to_service = [d for d in report["disclosures"] if d["recipient_kind"] == VS]
+    assert to_service and all(d["recipient"] is None for d in to_service)
+    assert str(scene["world"][VS].id) not in json.dumps(report)
+
+
+def test_subject_report_downloads_as_a_readable_document(scene):
+    person = scene["referral"]["subject"]["identity"]["id"]
+
+    response = report_of(scene["operator_dpo"], person, HTTP_ACCEPT="text/html")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/html; charset=utf-8"
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="subject-access-report-{person}.html"'
+    )
+    page = response.content.decode()
+    assert "DRAFT" in page and "Adam" in page and "programme_delivery" in page
+    assert "http://" not in page and "https://" not in page
+
+
+def test_producing_a_subject_report_is_recorded(scene):
+    person = scene["referral"]["subject"]["identity"]["id"]
+
+    report_of(scene["operator_dpo"], person)
+
+    record = AccessRecord.objects.get(path=f"/api/v1/audit/subjects/{person}/report/")
+    assert (record.purpose, record.outcome, record.persons) == ("audit", "served", [person])
+    assert record.referrals == [scene["referral"]["id"]]
+
+
+def test_subject_reports_are_the_hub_operators_alone(scene):
+    person = scene["referral"]["subject"]["identity"]["id"]
+
+    assert report_of(scene["probation_dpo"], person).status_code == 403
+    assert report_of(scene["operator_dpo"], uuid.uuid4()).status_code == 404
+
+
+# --- indexes --------------------------------------------------------------------------------------
+
+
+@pytest.mark.postgres_only
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"agency": "A"},
+        {"client": "c"},
+        {"person": "P"},
+        {"referral": "R"},
+        {"category": "risk"},
+        {"purpose": "risk_management"},
+        {"flagged": True},
+        {"outcome": "refused"},
+        {"from": "T"},
+    ],
+)
+def test_the_main_search_filters_use_indexes_not_a_scan_of_the_records(scene, filters):
+    from audit.selectors import Reader, record_filters, records_visible_to
+
+    world = scene["world"]
+    values = {
+        "A": world[PP].id,
+        "P": uuid.UUID(scene["referral"]["subject"]["identity"]["id"]),
+        "R": uuid.UUID(scene["referral"]["id"]),
+        "T": datetime.datetime.now(datetime.UTC),
+    }
+    filters = {k: values.get(v, v) if isinstance(v, str) else v for k, v in filters.items()}
+    for reader in (Reader(world[AgencyKind.HUB_OPERATOR]), Reader(world[P])):
+        records = record_filters(records_visible_to(reader), filters).order_by("-at", "-id")
+        sql, params = records[:50].query.sql_with_params()
+        with connection.cursor() as cursor:
+            # With sequential scans priced out, a plan still scans the table only when no
+            # index can serve the filter.
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute(f"EXPLAIN {sql}", params)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        assert "Seq Scan on audit_accessrecord" not in plan, plan
+        assert "Seq Scan on audit_accessindexentry" not in plan, plan
+
+
+# --- completeness ---------------------------------------------------------------------------------
+
+
+def test_every_request_about_a_referral_records_the_referral_and_its_categories(scene):
+    world = scene["world"]
+    rid = scene["referral"]["id"]
+    referrer, provider, service = scene["referrer"], scene["provider"], scene["victim_service"]
+    for to in ("acknowledged", "assessment"):
+        assert (
+            provider.post(
+                f"/api/v1/referrals/{rid}/transitions/", {"to": to}, format="json"
+            ).status_code
+            == 200
+        )
+    assert (
+        provider.post(
+            f"/api/v1/referrals/{rid}/reports/",
+            {"kind": "assessment", "suitable": True, "summary": "Suitable."},
+            format="json",
+        ).status_code
+        == 201
+    )
+    assert (
+        provider.post(
+            f"/api/v1/referrals/{rid}/transitions/", {"to": "accepted"}, format="json"
+        ).status_code
+        == 200
+    )
+    consent = referrer.post(
+        "/api/v1/consents/",
+        {
+            "referral": rid,
+            "data_subject": "subject",
+            "provisions": [{"type": "permit", "categories": ["offence"]}],
+            "valid_from": str(TODAY),
+            "evidence": {"method": "signed_form", "reference": "F-1"},
+        },
+        format="json",
+    ).json()
+    calls = [
+        (referrer, "get", f"/api/v1/referrals/{rid}/"),
+        (referrer, "get", f"/api/v1/referrals/{rid}/history/"),
+        (referrer, "get", f"/api/v1/referrals/{rid}/reports/"),
+        (referrer, "get", f"/api/v1/referrals/{rid}/accesses/"),
+        (referrer, "get", f"/api/v1/consents/{consent['id']}/"),
+        (service, "get", f"/api/v1/referrals/{rid}/partner-contact/"),
+        (
+            referrer,
+            "get",
+            f"/api/v1/sharing-agreements/explain/?referral={rid}&agency={world[P].id}"
+            "&purpose=risk_management",
+        ),
+    ]
+    for client, method, path in calls:
+        assert getattr(client, method)(path).status_code == 200, path
+    assert (
+        referrer.post(
+            f"/api/v1/consents/{consent['id']}/withdraw/", {"reason": "Asked to"}, format="json"
+        ).status_code
+        == 200
+    )
+
+    served = AccessRecord.objects.filter(outcome="served").exclude(
+        path__startswith="/api/v1/audit/"
+    )
+    for record in served:
+        assert record.referrals == [rid], (record.method, record.path)
+        assert record.agency_id and record.client and record.request_id and record.purpose
+    reads = served.filter(method="GET", path=f"/api/v1/referrals/{rid}/")
+    assert all(r.disclosed and r.decisions for r in reads)
