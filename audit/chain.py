@@ -96,18 +96,45 @@ def batch_hash(*, previous_hash: str, number: int, digests: Iterable[str]) -> st
 
 
 @dataclass(frozen=True)
+class Anchor:
+    """A batch number and its hash, as recorded somewhere the database cannot rewrite."""
+
+    batch: int
+    hash: str
+
+    @classmethod
+    def parse(cls, text: str) -> "Anchor":
+        number, _, digest = text.partition(":")
+        if not number.isdigit() or int(number) < 1 or len(digest) != 64:
+            raise ValueError("An anchor is BATCH:HASH (a batch number and its 64-hex hash).")
+        return cls(batch=int(number), hash=digest.lower())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"batch": self.batch, "hash": self.hash}
+
+
+def chain_head() -> Anchor | None:
+    last = SealBatch.objects.order_by("-number").first()
+    return Anchor(batch=last.number, hash=last.hash) if last else None
+
+
+@dataclass(frozen=True)
 class SealResult:
     """What one run of the sealer did (`last_batch` is None when there was nothing to seal)."""
 
     sealed_batches: int
     sealed_records: int
     last_batch: int | None
+    # The chain's head after the run. Kept outside the database (the timer's log, a ticket),
+    # it anchors the chain: `audit_verify --anchor N:HASH` then also detects a cut-off end.
+    head: Anchor | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "sealed_batches": self.sealed_batches,
             "sealed_records": self.sealed_records,
             "last_batch": self.last_batch,
+            "head": self.head.as_dict() if self.head else None,
         }
 
 
@@ -165,7 +192,12 @@ def chain_seal(*, batch_size: int | None = None) -> SealResult:
         batches += 1
         records += batch.size
         last_number = batch.number
-    return SealResult(sealed_batches=batches, sealed_records=records, last_batch=last_number)
+    return SealResult(
+        sealed_batches=batches,
+        sealed_records=records,
+        last_batch=last_number,
+        head=chain_head(),
+    )
 
 
 @dataclass(frozen=True)
@@ -182,6 +214,7 @@ class VerifyReport:
     unsealed_to: datetime | None
     first_bad_batch: int | None = None
     problem: str | None = None
+    head: Anchor | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The shape served at GET /api/v1/audit/verify/ and printed by audit_verify."""
@@ -204,6 +237,7 @@ class VerifyReport:
             },
             "first_bad_batch": self.first_bad_batch,
             "problem": self.problem,
+            "head": self.head.as_dict() if self.head else None,
         }
 
 
@@ -304,7 +338,18 @@ def _walk(*, stop_before: int | None) -> _Fault | None:
     return None
 
 
-def _report() -> VerifyReport:
+def _anchor_fault(anchor: Anchor) -> _Fault | None:
+    """The end of a chain can be cut off with its records and leave nothing inside to
+    contradict it; an anchor kept elsewhere does."""
+    batch = SealBatch.objects.filter(number=anchor.batch).first()
+    if batch is None:
+        return _Fault(anchor.batch, "missing: the chain ends before this anchored batch")
+    if batch.hash != anchor.hash:
+        return _Fault(anchor.batch, "hash differs from the anchor")
+    return None
+
+
+def _report(anchor: Anchor | None = None) -> VerifyReport:
     sealed = SealBatch.objects.aggregate(
         batches=Count("number"), records=Sum("size"), start=Min("first_at"), end=Max("last_at")
     )
@@ -323,6 +368,9 @@ def _report() -> VerifyReport:
             covering.number, "an unsealed record is dated inside its range (inserted)"
         )
     fault = _walk(stop_before=inserted.batch if inserted else None) or inserted
+    anchored = _anchor_fault(anchor) if anchor else None
+    if anchored and (fault is None or anchored.batch < fault.batch):
+        fault = anchored
     return VerifyReport(
         intact=fault is None,
         sealed_batches=sealed["batches"],
@@ -334,10 +382,11 @@ def _report() -> VerifyReport:
         unsealed_to=unsealed["end"],
         first_bad_batch=fault.batch if fault else None,
         problem=fault.problem if fault else None,
+        head=chain_head(),
     )
 
 
-def chain_verify() -> VerifyReport:
+def chain_verify(*, anchor: Anchor | None = None) -> VerifyReport:
     """Walk the chain batch by batch (a few queries each) and report whether it is intact,
     what is sealed, what awaits sealing, and the first batch that fails and why. The problem
     names batches and positions only, never a record's contents."""
@@ -348,5 +397,5 @@ def chain_verify() -> VerifyReport:
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            return _report()
-    return _report()
+            return _report(anchor)
+    return _report(anchor)

@@ -95,6 +95,9 @@ class AccessIndexEntry(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.kind} {self.value}"
+
 
 class FlagReview(models.Model):
     """A DPO's review of a flagged record, kept beside it: the record itself never changes."""
@@ -106,6 +109,9 @@ class FlagReview(models.Model):
     client = models.CharField(max_length=100)
     person = models.CharField(max_length=36, blank=True)
     note = models.TextField()
+
+    def __str__(self) -> str:
+        return f"review of {self.record_id} at {self.at:%Y-%m-%d %H:%M:%S}"
 
 
 class SealBatch(models.Model):
@@ -124,6 +130,9 @@ class SealBatch(models.Model):
     class Meta:
         ordering = ("number",)
 
+    def __str__(self) -> str:
+        return f"batch {self.number} ({self.size} records)"
+
 
 class SealedRecord(models.Model):
     """A record's place in a sealed batch. Records are inserted freely by requests; the sealer
@@ -139,3 +148,6 @@ class SealedRecord(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["batch", "position"], name="audit_seal_one_per_place")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.record_id} at {self.batch_id}:{self.position}"

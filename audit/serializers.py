@@ -146,12 +146,30 @@ class SealedRangeSerializer(RangeSerializer):
     batches = serializers.IntegerField()
 
 
+class AnchorSerializer(serializers.Serializer):
+    batch = serializers.IntegerField()
+    hash = serializers.CharField()
+
+
 class VerifySerializer(serializers.Serializer):
     intact = serializers.BooleanField()
     sealed = SealedRangeSerializer()
     unsealed = RangeSerializer(help_text="Records not sealed yet (audit_seal runs periodically).")
     first_bad_batch = serializers.IntegerField(allow_null=True)
     problem = serializers.CharField(allow_null=True)
+    head = AnchorSerializer(
+        allow_null=True,
+        help_text="The last sealed batch and its hash: keep it outside the hub, and pass it "
+        "back as `anchor` later to detect a cut-off end of the chain.",
+    )
+
+
+class VerifyQuerySerializer(StrictSerializer):
+    anchor = serializers.RegexField(
+        r"^[1-9][0-9]*:[0-9a-fA-F]{64}$",
+        required=False,
+        help_text="BATCH:HASH, a head you kept: the chain must still hold it.",
+    )
 
 
 class AccessSerializer(serializers.Serializer):

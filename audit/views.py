@@ -23,6 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from agencies.models import Agency, AgencyKind
+from audit.chain import Anchor, chain_verify
 from audit.models import AccessRecord, FlagReview, IndexKind
 from audit.report import subject_report
 from audit.selectors import (
@@ -43,6 +44,7 @@ from audit.serializers import (
     ExportFilterSerializer,
     ReviewSerializer,
     SubjectReportSerializer,
+    VerifyQuerySerializer,
     VerifySerializer,
 )
 from hub.api import HubViewMixin
@@ -277,12 +279,17 @@ class AuditVerifyView(AuditViewMixin, GenericAPIView):
     pagination_class = None
     touches_personal_data = False
 
-    @extend_schema(summary="Verify the audit chain", responses=VerifySerializer)
+    @extend_schema(
+        summary="Verify the audit chain",
+        parameters=[VerifyQuerySerializer],
+        responses=VerifySerializer,
+    )
     def get(self, request: Request) -> Response:
-        from audit.chain import chain_verify
-
         self.require_hub_operator("verifies the whole chain")
-        return Response(chain_verify().as_dict())
+        query = VerifyQuerySerializer(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        given = query.validated_data.get("anchor")
+        return Response(chain_verify(anchor=Anchor.parse(given) if given else None).as_dict())
 
 
 class SubjectReportRenderer(renderers.BaseRenderer):

@@ -686,3 +686,45 @@ def test_every_request_about_a_referral_records_the_referral_and_its_categories(
         assert record.agency_id and record.client and record.request_id and record.purpose
     reads = served.filter(method="GET", path=f"/api/v1/referrals/{rid}/")
     assert all(r.disclosed and r.decisions for r in reads)
+
+
+# --- the chain, over HTTP -------------------------------------------------------------------------
+
+
+def test_operator_verifies_the_chain_and_sees_the_sealed_range_and_the_tail(scene):
+    from audit.chain import chain_seal
+
+    chain_seal()
+    scene["provider"].get(f"/api/v1/referrals/{scene['referral']['id']}/")  # the unsealed tail
+
+    report = scene["operator_dpo"].get("/api/v1/audit/verify/").json()
+
+    assert report["intact"] is True and report["first_bad_batch"] is None
+    assert report["sealed"]["batches"] == 1 and report["sealed"]["records"] >= 3
+    assert report["unsealed"]["records"] == 1
+
+
+def test_verify_over_http_names_the_batch_of_an_edited_record(scene):
+    from audit.chain import chain_seal
+    from audit.protection import protections_lifted
+
+    chain_seal(batch_size=2)
+    first = AccessRecord.objects.order_by("at", "id").first()
+    with protections_lifted(), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE audit_accessrecord SET purpose = 'marac' WHERE id = %s",
+            [first.id.hex] if connection.vendor == "sqlite" else [first.id],
+        )
+
+    report = scene["operator_dpo"].get("/api/v1/audit/verify/").json()
+
+    assert report["intact"] is False
+    assert report["first_bad_batch"] == 1
+    assert "edited" in report["problem"]
+
+
+def test_only_the_hub_operator_verifies_the_whole_chain(scene):
+    response = scene["probation_dpo"].get("/api/v1/audit/verify/")
+
+    assert response.status_code == 403
+    assert response["Content-Type"] == "application/problem+json"

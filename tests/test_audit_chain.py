@@ -25,7 +25,14 @@ from django.test import RequestFactory
 
 from agencies.models import AgencyKind
 from audit import protection
-from audit.chain import SEALED_FIELDS, batch_hash, chain_seal, chain_verify, record_digest
+from audit.chain import (
+    SEALED_FIELDS,
+    Anchor,
+    batch_hash,
+    chain_seal,
+    chain_verify,
+    record_digest,
+)
 from audit.models import AccessIndexEntry, AccessRecord, FlagReview, SealBatch, SealedRecord
 from audit.protection import AUDIT_TABLES, protections_lifted
 from audit.services import access_record_write, index_entries_of
@@ -252,6 +259,7 @@ def test_an_empty_chain_is_intact():
         "unsealed": {"records": 0, "from": None, "to": None},
         "first_bad_batch": None,
         "problem": None,
+        "head": None,
     }
 
 
@@ -271,6 +279,7 @@ def test_sealing_then_verifying_reports_an_intact_chain(three_batches):
         "unsealed": {"records": 0, "from": None, "to": None},
         "first_bad_batch": None,
         "problem": None,
+        "head": {"batch": 3, "hash": SealBatch.objects.get(number=3).hash},
     }
     assert [m.id for n in (1, 2, 3) for m in members(n)] == [r.id for r in records]
 
@@ -286,7 +295,12 @@ def test_batches_are_numbered_from_one_and_each_links_to_the_one_before(three_ba
 def test_a_partial_last_batch_is_sealed(seven_records):
     result = chain_seal(batch_size=5)
 
-    assert result.as_dict() == {"sealed_batches": 2, "sealed_records": 7, "last_batch": 2}
+    assert result.as_dict() == {
+        "sealed_batches": 2,
+        "sealed_records": 7,
+        "last_batch": 2,
+        "head": {"batch": 2, "hash": SealBatch.objects.get(number=2).hash},
+    }
     assert list(SealBatch.objects.values_list("number", "size")) == [(1, 5), (2, 2)]
     assert verify()["intact"] is True
 
@@ -300,7 +314,13 @@ def test_the_batch_size_defaults_to_the_setting(seven_records, settings):
 
 
 def test_sealing_again_with_nothing_new_seals_nothing(three_batches):
-    assert chain_seal().as_dict() == {"sealed_batches": 0, "sealed_records": 0, "last_batch": None}
+    head = {"batch": 3, "hash": SealBatch.objects.get(number=3).hash}
+    assert chain_seal().as_dict() == {
+        "sealed_batches": 0,
+        "sealed_records": 0,
+        "last_batch": None,
+        "head": head,
+    }
     assert SealBatch.objects.count() == 3
 
 
@@ -321,6 +341,7 @@ def test_a_record_written_after_sealing_is_the_unsealed_tail_until_the_next_run(
         "sealed_batches": 1,
         "sealed_records": 1,
         "last_batch": 4,
+        "head": {"batch": 4, "hash": SealBatch.objects.get(number=4).hash},
     }
     report = verify()
     assert report["intact"] is True
@@ -580,11 +601,14 @@ def test_changing_any_field_changes_the_record_digest(seven_records):
 def test_audit_seal_prints_what_it_sealed(seven_records, settings):
     settings.AUDIT_SEAL_BATCH_SIZE = 3
 
-    assert run_command("audit_seal") == {"sealed_batches": 3, "sealed_records": 7, "last_batch": 3}
+    first = run_command("audit_seal")
+    head = {"batch": 3, "hash": SealBatch.objects.get(number=3).hash}
+    assert first == {"sealed_batches": 3, "sealed_records": 7, "last_batch": 3, "head": head}
     assert run_command("audit_seal") == {
         "sealed_batches": 0,
         "sealed_records": 0,
         "last_batch": None,
+        "head": head,
     }
 
 
@@ -653,7 +677,13 @@ def test_the_commands_exit_codes_on_a_migrated_database_file(tmp_path):
 
     sealed = manage("audit_seal", "--batch-size", "2")
     assert sealed.returncode == 0, sealed.stderr
-    assert json.loads(sealed.stdout) == {"sealed_batches": 2, "sealed_records": 3, "last_batch": 2}
+    printed = json.loads(sealed.stdout)
+    assert (printed["sealed_batches"], printed["sealed_records"], printed["last_batch"]) == (
+        2,
+        3,
+        2,
+    )
+    assert printed["head"]["batch"] == 2
     verified = manage("audit_verify")
     assert verified.returncode == 0, verified.stderr
     assert json.loads(verified.stdout)["intact"] is True
@@ -751,3 +781,43 @@ def test_two_sealers_at_once_seal_each_record_exactly_once(referrer, referral):
     assert sum(r.sealed_records for r in results) == AccessRecord.objects.count() == 10
     assert list(SealBatch.objects.values_list("number", flat=True)) == [1, 2, 3, 4, 5]
     assert verify()["intact"] is True
+
+
+# --- anchoring the head ---------------------------------------------------------------------------
+
+
+def test_a_cut_off_end_of_the_chain_is_detected_against_a_kept_anchor(three_batches):
+    anchor = run_command("audit_seal")["head"]
+    assert anchor["batch"] == 3
+    last = list(members(3))
+    with protections_lifted(), connection.cursor() as cursor:
+        # Remove the last batch and its records entirely: nothing left inside contradicts it.
+        for member in last:
+            record_id = db(AccessRecord, "id", member.id)
+            cursor.execute("DELETE FROM audit_sealedrecord WHERE record_id = %s", [record_id])
+            cursor.execute("DELETE FROM audit_accessindexentry WHERE record_id = %s", [record_id])
+            cursor.execute("DELETE FROM audit_accessrecord WHERE id = %s", [record_id])
+        cursor.execute("DELETE FROM audit_sealbatch WHERE number = 3")
+
+    assert verify()["intact"] is True  # without the anchor, a shorter chain looks whole
+    with pytest.raises(CommandError):
+        run_command("audit_verify", "--anchor", f"{anchor['batch']}:{anchor['hash']}")
+    report = chain_verify(anchor=Anchor.parse(f"3:{anchor['hash']}")).as_dict()
+    assert (report["intact"], report["first_bad_batch"]) == (False, 3)
+    assert "anchored" in report["problem"]
+
+
+def test_an_anchor_that_still_holds_keeps_the_chain_intact(three_batches):
+    head = SealBatch.objects.get(number=2)
+
+    report = chain_verify(anchor=Anchor(batch=2, hash=head.hash)).as_dict()
+    wrong = chain_verify(anchor=Anchor(batch=2, hash="f" * 64)).as_dict()
+
+    assert report["intact"] is True
+    assert (wrong["intact"], wrong["first_bad_batch"]) == (False, 2)
+
+
+@pytest.mark.parametrize("text", ["3", "0:" + "a" * 64, "2:abc", "x:" + "a" * 64])
+def test_a_malformed_anchor_is_refused(text):
+    with pytest.raises(ValueError):
+        Anchor.parse(text)

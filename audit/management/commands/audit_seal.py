@@ -11,7 +11,8 @@ from audit.chain import chain_seal
 class Command(BaseCommand):
     help = (
         "Seals every committed access record not yet sealed into hash-chained batches. "
-        'Prints {"sealed_batches": n, "sealed_records": m, "last_batch": k|null}.'
+        'Prints {"sealed_batches": n, "sealed_records": m, "last_batch": k|null, '
+        '"head": {"batch": n, "hash": h}|null}.'
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -7,9 +7,9 @@ exits 0 when the chain is intact, 1 when it is not, naming the first bad batch.
 import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from audit.chain import chain_verify
+from audit.chain import Anchor, chain_verify
 
 
 class Command(BaseCommand):
@@ -18,8 +18,20 @@ class Command(BaseCommand):
         "exits non-zero, naming the first bad batch, when the chain is not intact."
     )
 
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--anchor",
+            default=None,
+            help="BATCH:HASH, a head printed by audit_seal and kept outside the database: "
+            "the chain must still hold that batch with that hash (detects a cut-off end).",
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
-        report = chain_verify()
+        try:
+            anchor = Anchor.parse(options["anchor"]) if options["anchor"] else None
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        report = chain_verify(anchor=anchor)
         # The report goes to stdout either way: scripts read the line, then the exit status.
         self.stdout.write(json.dumps(report.as_dict()))
         if not report.intact:
