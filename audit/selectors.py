@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
-from agencies.models import Agency, AgencyKind
+from agencies.models import Agency, AgencyKind, Client, StaffMembership
 from audit.models import AccessIndexEntry, AccessRecord, IndexKind
 from hub.serializers import timestamp
+from referrals.models import Referral
+from referrals.selectors import party_filter
 
 VICTIM_SERVICE = AgencyKind.VICTIM_SERVICE
 
@@ -69,6 +71,34 @@ def record_filters(records: QuerySet[AccessRecord], filters: dict[str, Any]) -> 
     if filters.get("to") is not None:
         records = records.filter(at__lt=filters["to"])
     return records
+
+
+def unknown_filter_ids(reader: Reader, filters: dict[str, Any]) -> dict[str, str]:
+    """Filter ids that name nothing this DPO may know of, each with why. To any DPO but the
+    hub operator's, a referral it is not party to is as unknown as one that does not exist."""
+    agency = reader.agency
+    everything = reader.sees_everything
+    referrals = (
+        Referral.objects.all() if everything else Referral.objects.filter(party_filter(agency.id))
+    )
+    checks = {
+        "agency": lambda v: Agency.objects.filter(id=v).exists(),
+        "client": lambda v: Client.objects.filter(
+            client_id=v, **({} if everything else {"agency": agency})
+        ).exists(),
+        "referral": lambda v: referrals.filter(id=v).exists(),
+        "person": lambda v: (
+            referrals.filter(Q(subject_id=v) | Q(partner_id=v)).exists()
+            or StaffMembership.objects.filter(
+                user_id=v, **({} if everything else {"agency": agency})
+            ).exists()
+        ),
+    }
+    return {
+        name: f"No {name} with this id is known to you."
+        for name, known in checks.items()
+        if filters.get(name) is not None and not known(filters[name])
+    }
 
 
 def kinds_of(agency_ids: Iterable[str]) -> dict[str, str]:

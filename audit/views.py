@@ -22,7 +22,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from agencies.models import Agency, AgencyKind
+from agencies.models import AgencyKind
 from audit.chain import Anchor, chain_verify
 from audit.models import AccessRecord, FlagReview, IndexKind
 from audit.report import subject_report
@@ -36,6 +36,7 @@ from audit.selectors import (
     record_view,
     records_visible_to,
     review_view,
+    unknown_filter_ids,
 )
 from audit.serializers import (
     AccessRecordSerializer,
@@ -76,9 +77,10 @@ class AuditViewMixin(HubViewMixin):
     def filtered(self, serializer_class: type[AuditFilterSerializer]) -> Any:
         filters = serializer_class(data=self.request.query_params.dict())
         filters.is_valid(raise_exception=True)
-        agency = filters.validated_data.get("agency")
-        if agency is not None and not Agency.objects.filter(id=agency).exists():
-            raise PolicyViolation("No agency has this id.", field="agency")
+        unknown = unknown_filter_ids(self.reader, filters.validated_data)
+        if unknown:
+            field, message = next(iter(unknown.items()))
+            raise PolicyViolation(message, field=field)
         return record_filters(records_visible_to(self.reader), filters.validated_data)
 
 

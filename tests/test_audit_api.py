@@ -215,11 +215,29 @@ def test_malformed_filters_are_problems(scene, query, field):
     assert field in [e["field"] for e in response.json()["errors"]]
 
 
-def test_an_unknown_agency_filter_is_a_422(scene):
-    response = scene["operator_dpo"].get("/api/v1/audit/events/", {"agency": str(uuid.uuid4())})
+@pytest.mark.parametrize("field", ["agency", "client", "person", "referral"])
+def test_a_filter_naming_an_unknown_id_is_a_422(scene, field):
+    response = scene["operator_dpo"].get("/api/v1/audit/events/", {field: str(uuid.uuid4())})
 
     assert response.status_code == 422
-    assert response.json()["errors"] == [{"field": "agency", "message": "No agency has this id."}]
+    assert response.json()["errors"] == [
+        {"field": field, "message": f"No {field} with this id is known to you."}
+    ]
+
+
+def test_to_another_agencys_dpo_a_referral_it_is_not_party_to_is_unknown(scene, api_client_for):
+    police_dpo = api_client_for(scene["world"][AgencyKind.POLICE], scopes=["audit:read"])
+    referral = scene["referral"]["id"]
+
+    refused = police_dpo.get("/api/v1/audit/events/", {"referral": referral})
+    someone_elses_client = scene["probation_dpo"].get(
+        "/api/v1/audit/events/", {"client": scene["provider"].oauth_client.client_id}
+    )
+
+    assert refused.status_code == 422
+    assert refused.json()["detail"] == "No referral with this id is known to you."
+    assert someone_elses_client.status_code == 422
+    assert search(scene["probation_dpo"], referral=referral)  # a party may filter by it
 
 
 def test_search_pages_with_a_cursor_newest_first(scene):
