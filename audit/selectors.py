@@ -17,6 +17,7 @@ from audit.models import AccessIndexEntry, AccessRecord, IndexKind
 from hub.serializers import timestamp
 from referrals.models import Referral
 from referrals.selectors import party_filter
+from sharing_policies.vocabulary import Category
 
 VICTIM_SERVICE = AgencyKind.VICTIM_SERVICE
 
@@ -82,7 +83,15 @@ def unknown_filter_ids(reader: Reader, filters: dict[str, Any]) -> dict[str, str
         Referral.objects.all() if everything else Referral.objects.filter(party_filter(agency.id))
     )
     checks = {
-        "agency": lambda v: Agency.objects.filter(id=v).exists(),
+        # A victim service's records are shown to others by kind only: filtering by its id
+        # would tell which one made them.
+        "agency": lambda v: (
+            Agency.objects.filter(id=v)
+            .exclude(
+                **({} if everything or v == agency.id else {"kind": AgencyKind.VICTIM_SERVICE})
+            )
+            .exists()
+        ),
         "client": lambda v: Client.objects.filter(
             client_id=v, **({} if everything else {"agency": agency})
         ).exists(),
@@ -116,58 +125,111 @@ def agencies_named_in(records: Iterable[AccessRecord]) -> set[str]:
     return named
 
 
-def record_view(record: AccessRecord, reader: Reader, kinds: dict[str, str]) -> dict[str, Any]:
-    """A record as this DPO may see it."""
-    reader_id = str(reader.agency.id)
-    own = reader.sees_everything or record.agency_ref == reader_id
+@dataclass(frozen=True)
+class PageFacts:
+    """What rendering a page of records needs beyond the records: one query each."""
 
-    def name(agency_id: str | None) -> str | None:
+    kinds: dict[str, str]  # agency id -> kind
+    # referral id -> (the man's person id, the partner's person id or None)
+    identities: dict[str, tuple[str, str | None]]
+
+
+def page_facts(records: list[AccessRecord], reader: Reader) -> PageFacts:
+    identities: dict[str, tuple[str, str | None]] = {}
+    if not reader.sees_everything:
+        ids = {UUID(r) for record in records for r in record.referrals}
+        identities = {
+            str(r["id"]): (str(r["subject_id"]), str(r["partner_id"]) if r["partner_id"] else None)
+            for r in Referral.objects.filter(id__in=ids).values("id", "subject_id", "partner_id")
+        }
+    return PageFacts(kinds=kinds_of(agencies_named_in(records)), identities=identities)
+
+
+def record_views(records: list[AccessRecord], reader: Reader) -> list[dict[str, Any]]:
+    facts = page_facts(records, reader)
+    return [record_view(record, reader, facts) for record in records]
+
+
+def identified_persons(record: AccessRecord, facts: PageFacts) -> list[str]:
+    """The persons whose identity the request disclosed: a request may touch the partner (her
+    contact, the children) without saying who she is, and her id is partner.identity."""
+    shown = set()
+    for decision in record.decisions:
+        subject, partner = facts.identities.get(decision["referral"], (None, None))
+        if Category.SUBJECT_IDENTITY in decision["disclosed"] and subject:
+            shown.add(subject)
+        if Category.PARTNER_IDENTITY in decision["disclosed"] and partner:
+            shown.add(partner)
+    return [p for p in record.persons if p in shown]
+
+
+def record_view(record: AccessRecord, reader: Reader, facts: PageFacts) -> dict[str, Any]:
+    """A record as this DPO may see it. The hub operator's sees all of it; another agency's
+    sees its own requests (without the ids of persons it was not told who they are), and
+    others' requests only as disclosures of the categories it supplied: no client, person,
+    justification, address, query, method, path or status (a victim service's POST to a
+    referral is a contact attempt: even that it happened is partner.disclosures)."""
+    everything = reader.sees_everything
+    reader_id = str(reader.agency.id)
+    own = everything or record.agency_ref == reader_id
+    kinds = facts.kinds
+
+    def hidden(agency_id: str | None) -> bool:
         # A victim service could be located through its name: others learn only its kind.
-        if not agency_id or reader.sees_everything or agency_id == reader_id:
-            return agency_id or None
-        return None if kinds.get(agency_id) == VICTIM_SERVICE else agency_id
+        return bool(
+            agency_id
+            and not everything
+            and agency_id != reader_id
+            and kinds.get(agency_id) == VICTIM_SERVICE
+        )
+
+    def basis_view(basis: dict[str, Any]) -> dict[str, Any]:
+        supplier = basis.get("supplier")
+        view = {**basis, "supplier": supplier, "supplier_kind": kinds.get(supplier or "")}
+        if hidden(supplier):
+            # The agreement or consent would lead back to who published or recorded it.
+            view.update(supplier=None, agreement=None, agreement_version=None, consent=None)
+        return view
 
     decisions = []
     for decision in record.decisions:
         bases = [b for b in decision.get("bases", ()) if own or b.get("supplier") == reader_id]
         if not own and not bases:
             continue
-        supplied = sorted({b["category"] for b in bases})
         decisions.append(
             {
                 "referral": decision["referral"],
-                "disclosed": decision["disclosed"] if own else supplied,
+                "disclosed": decision["disclosed"]
+                if own
+                else sorted({b["category"] for b in bases}),
                 "withheld": decision["withheld"] if own else [],
-                "bases": [
-                    {
-                        **b,
-                        "supplier": name(b.get("supplier")),
-                        "supplier_kind": kinds.get(b.get("supplier") or ""),
-                    }
-                    for b in bases
-                ],
+                "bases": [basis_view(b) for b in bases],
             }
         )
     review = getattr(record, "review", None) if own else None
     return {
         "id": str(record.id),
         "at": timestamp(record.at),
-        "agency": name(record.agency_ref),
+        "agency": None if hidden(record.agency_ref) else record.agency_ref or None,
         "agency_kind": record.agency_kind or None,
-        "client": record.client or None if own else None,
-        "person": record.person or None if own else None,
+        "client": (record.client or None) if own else None,
+        "person": (record.person or None) if own else None,
         "purpose": record.purpose or None,
-        "justification": record.justification or None if own else None,
+        "justification": (record.justification or None) if own else None,
         "flagged": record.flagged,
-        "method": record.method,
-        "path": record.path,
-        "query": record.query if own else "",
-        "status": record.status,
+        "method": record.method if own else None,
+        "path": record.path if own else None,
+        "query": record.query if own else None,
+        "status": record.status if own else None,
         "outcome": record.outcome,
         "ip": record.ip if own else None,
         "request_id": record.request_id if own else None,
         "referrals": record.referrals if own else [d["referral"] for d in decisions],
-        "persons": record.persons if own else [],
+        "persons": record.persons
+        if everything
+        else identified_persons(record, facts)
+        if own
+        else [],
         "disclosed": record.disclosed
         if own
         else sorted({c for d in decisions for c in d["disclosed"]}),

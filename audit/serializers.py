@@ -103,7 +103,9 @@ class ReviewSerializer(StrictSerializer):
 class AccessRecordSerializer(serializers.Serializer):
     """An access record as the reading DPO may see it: the hub operator's sees everything; any
     other agency's DPO sees its own requests in full, and others' requests only as far as they
-    disclosed categories it supplied (no client, person, justification, address or query)."""
+    disclosed categories it supplied (no client, person, justification, address, query,
+    method, path or status); a victim service is named to it only by its kind, and it gets the
+    ids only of the persons its own requests were told the identity of."""
 
     id = serializers.UUIDField()
     at = serializers.DateTimeField()
@@ -116,10 +118,10 @@ class AccessRecordSerializer(serializers.Serializer):
     purpose = serializers.ChoiceField(choices=PURPOSE_VALUES, allow_null=True)
     justification = serializers.CharField(allow_null=True)
     flagged = serializers.BooleanField()
-    method = serializers.CharField()
-    path = serializers.CharField()
-    query = serializers.CharField(allow_blank=True)
-    status = serializers.IntegerField()
+    method = serializers.CharField(allow_null=True)
+    path = serializers.CharField(allow_null=True)
+    query = serializers.CharField(allow_blank=True, allow_null=True)
+    status = serializers.IntegerField(allow_null=True)
     outcome = serializers.ChoiceField(choices=Outcome.choices)
     ip = serializers.IPAddressField(allow_null=True)
     request_id = serializers.CharField(allow_null=True)
@@ -183,7 +185,7 @@ class AccessSerializer(serializers.Serializer):
     agency_kind = serializers.ChoiceField(choices=AgencyKind.choices)
     purpose = serializers.ChoiceField(choices=PURPOSE_VALUES, allow_null=True)
     categories = serializers.ListField(child=serializers.ChoiceField(choices=CATEGORY_VALUES))
-    method = serializers.CharField()
+    method = serializers.CharField(allow_null=True, help_text="Only for your own accesses.")
     outcome = serializers.ChoiceField(choices=Outcome.choices)
 
 

@@ -28,12 +28,11 @@ from audit.models import AccessRecord, FlagReview, IndexKind
 from audit.report import subject_report
 from audit.selectors import (
     Reader,
-    agencies_named_in,
     indexed,
     kinds_of,
     record_accessible,
     record_filters,
-    record_view,
+    record_views,
     records_visible_to,
     review_view,
     unknown_filter_ids,
@@ -84,11 +83,6 @@ class AuditViewMixin(HubViewMixin):
         return record_filters(records_visible_to(self.reader), filters.validated_data)
 
 
-def views_of(records: list[AccessRecord], reader: Reader) -> list[dict[str, Any]]:
-    kinds = kinds_of(agencies_named_in(records))
-    return [record_view(record, reader, kinds) for record in records]
-
-
 class AuditEventsView(AuditViewMixin, GenericAPIView):
     """The DPO search over access records, newest first. The hub operator's DPO sees every
     record; any other agency's DPO the records of its own requests, and of disclosures of the
@@ -112,7 +106,7 @@ class AuditEventsView(AuditViewMixin, GenericAPIView):
     def get(self, request: Request) -> Response:
         with transaction.atomic():
             page = self.paginate_queryset(self.get_queryset())
-            results = views_of(list(page), self.reader)
+            results = record_views(list(page), self.reader)
             self.record_access(status.HTTP_200_OK)
         return self.get_paginated_response(results)
 
@@ -173,7 +167,7 @@ def chunks(records: Iterable[AccessRecord], size: int = 500) -> Iterator[list[Ac
 def export_rows(records: Any, reader: Reader) -> Iterator[dict[str, Any]]:
     """Record views, a chunk at a time: never every record in memory."""
     for chunk in chunks(records.iterator(chunk_size=500)):
-        yield from views_of(chunk, reader)
+        yield from record_views(chunk, reader)
 
 
 def csv_stream(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
@@ -236,8 +230,9 @@ class AuditExportView(AuditViewMixin, GenericAPIView):
 
 
 class AuditReviewView(AuditViewMixin, GenericAPIView):
-    """Mark a flagged record (an emergency release, a denied attempt) reviewed, with a note.
-    The review is kept beside the record; the record itself never changes. One review each."""
+    """The hub operator's DPO marks a flagged record (an emergency release, a denied attempt)
+    reviewed, with a note. The review is kept beside the record; the record itself never
+    changes. One review each."""
 
     required_scopes = {"post": ["audit:read"]}
     serializer_class = ReviewSerializer
@@ -246,6 +241,8 @@ class AuditReviewView(AuditViewMixin, GenericAPIView):
 
     @extend_schema(summary="Review a flagged access record", responses={201: ReviewSerializer})
     def post(self, request: Request, record_id: UUID) -> Response:
+        # One review, by the hub operator's DPO: an agency may not close its own flags.
+        self.require_hub_operator("reviews flagged records")
         body = ReviewSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         actor = self.actor
@@ -385,7 +382,7 @@ class ReferralAccessesView(HubViewMixin, GenericAPIView):
                         "agency_kind": record.agency_kind,
                         "purpose": record.purpose or None,
                         "categories": categories,
-                        "method": record.method,
+                        "method": record.method if record.agency_ref == str(agency.id) else None,
                         "outcome": record.outcome,
                     }
                 )

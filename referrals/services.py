@@ -33,6 +33,7 @@ from referrals.models import (
     Status,
     Transition,
 )
+from referrals.representation import VICTIM_SERVICE_KIND
 from referrals.selectors import referral_lock_visible
 from referrals.states import OPEN_STATUSES, REPORT_KINDS, moves_from
 from sharing_policies.decision import Role, roles_of
@@ -181,7 +182,12 @@ def emergency_release_notify(
 ) -> list[Event]:
     """Tells each supplier that its data was released in an emergency (call inside the read's
     transaction, so that no event outlives a read that rolled back)."""
-    about = {"released_to": str(actor.agency.id), "categories": sorted(set(categories))}
+    # A victim service is named only by its kind: a supplier that may not see partner.identity
+    # would otherwise learn who supports her.
+    released_to = (
+        VICTIM_SERVICE_KIND if actor.agency.kind == VICTIM_SERVICE_KIND else str(actor.agency.id)
+    )
+    about = {"released_to": released_to, "categories": sorted(set(categories))}
     return events_raise(
         referral=referral,
         recipients=dict.fromkeys(suppliers, EventType.EMERGENCY_RELEASE),

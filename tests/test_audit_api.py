@@ -14,8 +14,9 @@ import pytest
 from django.db import connection
 from django.test import override_settings
 
-from agencies.models import AgencyKind
+from agencies.models import Agency, AgencyKind
 from audit.models import AccessRecord, FlagReview
+from referrals.models import Referral
 from tests.conftest import referral_body
 
 pytestmark = pytest.mark.django_db
@@ -293,9 +294,95 @@ def test_agency_dpo_never_sees_others_requests_that_disclosed_none_of_its_data(s
     records = search(provider_dpo)
 
     assert {r["agency"] for r in records} == {str(scene["world"][PP].id)}
-    other = search(scene["operator_dpo"], agency=scene["world"][P].id)[0]
-    review = provider_dpo.post(f"/api/v1/audit/events/{other['id']}/review/", {"note": "x"})
-    assert review.status_code == 404
+    others = {r["id"] for r in search(scene["operator_dpo"], agency=scene["world"][P].id)}
+    assert others and not others & {r["id"] for r in records}
+
+
+def test_others_requests_show_no_method_path_status_or_query(scene):
+    (provider_read,) = search(scene["probation_dpo"], agency=scene["world"][PP].id)
+
+    assert provider_read["outcome"] == "served"
+    for key in ("method", "path", "status", "query", "client", "ip", "request_id"):
+        assert provider_read[key] is None, key
+
+
+def test_an_agency_dpo_may_not_filter_by_a_victim_service_it_knows_only_by_kind(
+    scene, api_client_for
+):
+    service = scene["world"][VS]
+    service_dpo = api_client_for(service, scopes=["audit:read"])
+
+    for dpo in ("probation_dpo", "provider_dpo"):
+        response = scene[dpo].get("/api/v1/audit/events/", {"agency": str(service.id)})
+        assert response.status_code == 422, dpo
+        assert response.json()["detail"] == "No agency with this id is known to you."
+    assert search(service_dpo, agency=service.id)  # its own
+    assert search(scene["operator_dpo"], agency=service.id)
+
+
+def test_own_records_name_only_the_persons_whose_identity_was_disclosed(scene, api_client_for):
+    world = scene["world"]
+    service_dpo = api_client_for(world[VS], scopes=["audit:read"])
+    subject = scene["referral"]["subject"]["identity"]["id"]
+    partner = Referral.objects.get(id=scene["referral"]["id"]).partner_id
+
+    def read_of(dpo, agency):
+        records = search(dpo, agency=agency.id)
+        (found,) = [r for r in records if r["path"].startswith("/api/v1/referrals/")]
+        return found
+
+    service_read = read_of(service_dpo, world[VS])
+    operator_view = read_of(scene["operator_dpo"], world[VS])
+    provider_read = read_of(scene["provider_dpo"], world[PP])
+
+    # It saw partner.contact and risk: not who either person is.
+    assert service_read["persons"] == []
+    assert set(operator_view["persons"]) == {subject, str(partner)}
+    # The provider was told the man's identity, never the partner's.
+    assert provider_read["persons"] == [subject]
+
+
+def test_an_agreement_behind_a_hidden_supplier_is_not_named():
+    from audit.selectors import PageFacts, Reader, record_view
+
+    police, service = uuid.uuid4(), uuid.uuid4()
+    record = AccessRecord(
+        at=datetime.datetime.now(datetime.UTC),
+        agency_ref=str(police),
+        decisions=[
+            {
+                "referral": str(uuid.uuid4()),
+                "disclosed": ["partner.disclosures"],
+                "withheld": [],
+                "bases": [
+                    {
+                        "category": "partner.disclosures",
+                        "lawful_basis": "public_task",
+                        "agreement": str(uuid.uuid4()),
+                        "agreement_version": 2,
+                        "consent": None,
+                        "supplier": str(service),
+                    }
+                ],
+            }
+        ],
+    )
+    reader = Reader(Agency(id=police, kind=AgencyKind.POLICE))
+    facts = PageFacts(kinds={str(service): VS, str(police): "police"}, identities={})
+
+    (decision,) = record_view(record, reader, facts)["decisions"]
+
+    assert decision["bases"] == [
+        {
+            "category": "partner.disclosures",
+            "lawful_basis": "public_task",
+            "agreement": None,
+            "agreement_version": None,
+            "consent": None,
+            "supplier": None,
+            "supplier_kind": VS,
+        }
+    ]
 
 
 def test_search_and_export_never_hold_the_partners_details(scene):
@@ -362,14 +449,14 @@ def test_export_never_loads_every_record_at_once(scene, monkeypatch):
     from audit import views
 
     sizes = []
-    real_views_of, real_chunks = views.views_of, views.chunks
+    real_views_of, real_chunks = views.record_views, views.chunks
 
     def counting(records, reader):
         sizes.append(len(records))
         return real_views_of(records, reader)
 
     monkeypatch.setattr(views, "chunks", lambda records: real_chunks(records, 2))
-    monkeypatch.setattr(views, "views_of", counting)
+    monkeypatch.setattr(views, "record_views", counting)
     response = scene["operator_dpo"].get("/api/v1/audit/events/export/")
 
     assert len(json.loads(b"".join(response.streaming_content))) >= 3
@@ -419,6 +506,18 @@ def test_dpo_reviews_a_flagged_record_and_the_record_itself_never_changes(scene,
         "Mistyped id; spoke to the provider."
     )
     assert FlagReview.objects.count() == 1
+
+
+def test_only_the_hub_operators_dpo_reviews(scene, api_client_for):
+    api_client_for(scene["world"][P]).get(f"/api/v1/referrals/{uuid.uuid4()}/")
+    (own_flag,) = search(scene["probation_dpo"], flagged="true")
+
+    response = scene["probation_dpo"].post(
+        f"/api/v1/audit/events/{own_flag['id']}/review/", {"note": "Fine."}, format="json"
+    )
+
+    assert response.status_code == 403
+    assert not FlagReview.objects.exists()
 
 
 def test_only_flagged_records_are_reviewed(scene):
