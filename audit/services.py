@@ -1,15 +1,20 @@
 """Writing access records. Callers write a served request's record inside the transaction
 that reads or writes its data, and a refused or failed request's record in its own."""
 
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 from uuid import UUID
 
-from django.http import HttpRequest
+from django.http import HttpRequest, QueryDict
+from django.utils.dateparse import parse_date, parse_datetime
 
 from agencies.actors import Actor
 from audit.models import AccessIndexEntry, AccessRecord, IndexKind, Outcome
+from referrals.models import Status
 from sharing_policies.decision import Decision
+from sharing_policies.vocabulary import CATEGORY_VALUES, PURPOSE_VALUES
 
 DENIED_STATUSES = frozenset({401, 403, 404})
 
@@ -26,6 +31,72 @@ class AccessDetails:
         self.referrals.append(referral_id)
         self.persons.extend(p for p in persons if p not in self.persons)
         self.decisions.append((referral_id, decision))
+
+
+def is_uuid(value: str) -> bool:
+    try:
+        UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def is_moment(value: str) -> bool:
+    try:
+        return bool(parse_datetime(value) or parse_date(value))
+    except ValueError:
+        return False
+
+
+def one_of(*choices: Iterable[str]) -> Callable[[str], bool]:
+    allowed = frozenset(str(c) for group in choices for c in group)
+    return allowed.__contains__
+
+
+def matching(pattern: str) -> Callable[[str], bool]:
+    return lambda value: re.fullmatch(pattern, value) is not None
+
+
+BOOLEAN_WORDS = ("true", "false", "True", "False", "1", "0")
+# Every query parameter the API takes, and what a value of it looks like. A record keeps a
+# parameter's value only when it looks like that (ids, dates, numbers, vocabulary words);
+# anything else, and any unknown parameter's value, is replaced with REDACTED: a query string
+# is the caller's text, and `?family_name=...` must never reach an append-only record.
+QUERY_VALUES: dict[str, Callable[[str], bool]] = {
+    "after": str.isdigit,
+    "page_size": str.isdigit,
+    "agency": is_uuid,
+    "person": is_uuid,
+    "programme": is_uuid,
+    "referral": is_uuid,
+    "created_after": is_moment,
+    "created_before": is_moment,
+    "updated_since": is_moment,
+    "from": is_moment,
+    "to": is_moment,
+    "category": one_of(CATEGORY_VALUES),
+    "purpose": one_of(PURPOSE_VALUES),
+    "outcome": one_of(Outcome.values),
+    "status": one_of(Status.values),
+    "emergency": one_of(BOOLEAN_WORDS),
+    "flagged": one_of(BOOLEAN_WORDS),
+    "anchor": matching(r"[1-9][0-9]*:[0-9a-fA-F]{64}"),
+    # DOT's generated client ids: long, letters and digits only.
+    "client": matching(r"[A-Za-z0-9]{20,100}"),
+    # DRF's cursors: base64 of a position.
+    "cursor": matching(r"[A-Za-z0-9+/=_%-]{4,400}"),
+}
+REDACTED = "redacted"
+
+
+def recorded_query(query: QueryDict) -> str:
+    """The query string as a record may keep it (see QUERY_VALUES)."""
+    kept = []
+    for name, values in query.lists():
+        for value in values:
+            looks_right = QUERY_VALUES.get(name)
+            kept.append((name, value if looks_right and looks_right(value) else REDACTED))
+    return urlencode(kept)
 
 
 def client_ip(request: HttpRequest, num_proxies: int) -> str | None:
@@ -97,7 +168,7 @@ def access_record_write(
         flagged=bool(justification) or status in DENIED_STATUSES,
         method=request.method or "",
         path=request.path[:500],
-        query=request.META.get("QUERY_STRING", "")[:2000],
+        query=recorded_query(request.GET)[:2000],
         status=status,
         outcome=outcome,
         ip=client_ip(request, num_proxies),

@@ -152,8 +152,12 @@ class HubViewMixin:
         )
 
     def handle_exception(self, exc: Exception) -> Response:
-        # Whatever was recorded inside the failed transaction was rolled back with it.
+        # Whatever was recorded inside the failed transaction was rolled back with it, and
+        # nothing was disclosed: the refused record names what was tried, not what was seen.
         self._access_recorded = False
+        access = getattr(self, "access", None)
+        if access is not None:
+            access.decisions.clear()
         return super().handle_exception(exc)
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
@@ -165,6 +169,11 @@ class HubViewMixin:
         if self.touches_personal_data and not recorded and response.status_code < 400:
             raise RuntimeError(f"{type(self).__name__} served personal data unrecorded.")
         if not recorded and response.status_code >= 400:
+            # Who tried what: a refused request about a referral is found by that referral.
+            tried = getattr(self, "kwargs", {}).get("referral_id")
+            access = getattr(self, "access", None)
+            if tried and access is not None and tried not in access.referrals:
+                access.referrals.append(tried)
             with transaction.atomic():
                 self._write_access_record(response.status_code)
             self._access_recorded = True

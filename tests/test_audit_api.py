@@ -845,3 +845,59 @@ def test_only_the_hub_operator_verifies_the_whole_chain(scene):
 
     assert response.status_code == 403
     assert response["Content-Type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    ("query", "kept"),
+    [
+        ("status=accepted&page_size=20", "status=accepted&page_size=20"),
+        ("family_name=Testcase&given_name=Adam", "family_name=redacted&given_name=redacted"),
+        ("status=Adam+Testcase", "status=redacted"),
+        ("referral=Beth", "referral=redacted"),
+        ("from=2026-01-01T00:00:00Z&to=2026-02-01", "from=2026-01-01T00%3A00%3A00Z&to=2026-02-01"),
+        ("client=Adam", "client=redacted"),
+        ("purpose=marac&purpose=audit", "purpose=marac&purpose=audit"),
+    ],
+)
+def test_a_record_keeps_a_query_value_only_when_it_looks_like_what_the_parameter_takes(query, kept):
+    from django.http import QueryDict
+
+    from audit.services import recorded_query
+
+    assert recorded_query(QueryDict(query)) == kept
+
+
+def test_every_query_parameter_of_the_api_is_known_to_the_record_writer():
+    from audit.services import QUERY_VALUES
+    from tests.conftest import openapi_schema
+
+    documented = {
+        parameter["name"]
+        for operations in openapi_schema()["paths"].values()
+        for operation in operations.values()
+        for parameter in operation.get("parameters", ())
+        if parameter["in"] == "query"
+    }
+
+    assert documented == set(QUERY_VALUES)
+
+
+def test_a_query_full_of_names_never_reaches_a_record(scene):
+    rid = scene["referral"]["id"]
+
+    scene["referrer"].get(f"/api/v1/referrals/{rid}/?family_name=Testcase&note=Beth+Private")
+    scene["referrer"].get("/api/v1/referrals/?status=Adam")
+
+    for record in AccessRecord.objects.all():
+        assert_no_personal_data(record.query)
+
+
+def test_a_refused_request_about_a_referral_is_found_by_that_referral(scene, api_client_for):
+    police = api_client_for(scene["world"][AgencyKind.POLICE])
+    rid = scene["referral"]["id"]
+
+    assert police.get(f"/api/v1/referrals/{rid}/history/").status_code == 404
+
+    (attempt,) = search(scene["operator_dpo"], referral=rid, outcome="refused")
+    assert attempt["agency"] == str(scene["world"][AgencyKind.POLICE].id)
+    assert attempt["flagged"] is True and attempt["disclosed"] == []
