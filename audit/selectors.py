@@ -48,30 +48,56 @@ def records_visible_to(reader: Reader) -> QuerySet[AccessRecord]:
     return records.filter(id__in=indexed(IndexKind.AGENCY, reader.agency.id))
 
 
-def record_filters(records: QuerySet[AccessRecord], filters: dict[str, Any]) -> QuerySet:
-    """The search's filters (DESIGN.md's names), each served by an index."""
-    column_filters = {
-        "agency": "agency_id",
-        "client": "client",
-        "purpose": "purpose",
-        "flagged": "flagged",
-        "outcome": "outcome",
-    }
-    for name, column in column_filters.items():
+COLUMN_FILTERS = {
+    "agency": "agency_id",
+    "client": "client",
+    "purpose": "purpose",
+    "flagged": "flagged",
+    "outcome": "outcome",
+}
+# Most selective first: the first that applies drives the search (see record_search).
+ENTRY_FILTERS = (
+    ("referral", IndexKind.REFERRAL),
+    ("person", IndexKind.PERSON),
+    ("category", IndexKind.CATEGORY),
+)
+
+
+def record_search(reader: Reader, filters: dict[str, Any]) -> QuerySet:
+    """The DPO search's records, newest first, each filter served by an index.
+
+    With no filter on the index entries (and the hub operator reading), the records table
+    is read through its own (column, at) indexes. Otherwise the search is driven by the most
+    selective entry filter, read in time order straight from the entries' (kind, value, at)
+    index, and the items are index entries: `as_record` gives their records. (Asking for
+    "records whose id is among these entries" instead makes the database gather every
+    matching id and sort them all before it can return a page: measured with `make bench`.)
+    """
+    entries = [(kind, filters[name]) for name, kind in ENTRY_FILTERS if filters.get(name)]
+    if not reader.sees_everything:
+        entries.append((IndexKind.AGENCY, reader.agency.id))
+    if entries:
+        (kind, value), others = entries[0], entries[1:]
+        items: QuerySet = AccessIndexEntry.objects.filter(kind=kind, value=str(value))
+        items = items.select_related("record", "record__review")
+        for kind, value in others:
+            items = items.filter(record_id__in=indexed(kind, value))
+        prefix = "record__"
+    else:
+        items, prefix = AccessRecord.objects.select_related("review"), ""
+    for name, column in COLUMN_FILTERS.items():
         if filters.get(name) is not None:
-            records = records.filter(**{column: filters[name]})
-    for name, kind in (
-        ("referral", IndexKind.REFERRAL),
-        ("person", IndexKind.PERSON),
-        ("category", IndexKind.CATEGORY),
-    ):
-        if filters.get(name) is not None:
-            records = records.filter(id__in=indexed(kind, filters[name]))
+            items = items.filter(**{prefix + column: filters[name]})
+    # An entry's `at` is its record's.
     if filters.get("from") is not None:
-        records = records.filter(at__gte=filters["from"])
+        items = items.filter(at__gte=filters["from"])
     if filters.get("to") is not None:
-        records = records.filter(at__lt=filters["to"])
-    return records
+        items = items.filter(at__lt=filters["to"])
+    return items
+
+
+def as_record(item: AccessRecord | AccessIndexEntry) -> AccessRecord:
+    return item.record if isinstance(item, AccessIndexEntry) else item
 
 
 def unknown_filter_ids(reader: Reader, filters: dict[str, Any]) -> dict[str, str]:

@@ -28,12 +28,12 @@ from audit.models import AccessRecord, FlagReview, IndexKind
 from audit.report import subject_report
 from audit.selectors import (
     Reader,
+    as_record,
     indexed,
     kinds_of,
     record_accessible,
-    record_filters,
+    record_search,
     record_views,
-    records_visible_to,
     review_view,
     unknown_filter_ids,
 )
@@ -80,7 +80,7 @@ class AuditViewMixin(HubViewMixin):
         if unknown:
             field, message = next(iter(unknown.items()))
             raise PolicyViolation(message, field=field)
-        return record_filters(records_visible_to(self.reader), filters.validated_data)
+        return record_search(self.reader, filters.validated_data)
 
 
 class AuditEventsView(AuditViewMixin, GenericAPIView):
@@ -106,7 +106,7 @@ class AuditEventsView(AuditViewMixin, GenericAPIView):
     def get(self, request: Request) -> Response:
         with transaction.atomic():
             page = self.paginate_queryset(self.get_queryset())
-            results = record_views(list(page), self.reader)
+            results = record_views([as_record(item) for item in page], self.reader)
             self.record_access(status.HTTP_200_OK)
         return self.get_paginated_response(results)
 
@@ -167,7 +167,7 @@ def chunks(records: Iterable[AccessRecord], size: int = 500) -> Iterator[list[Ac
 def export_rows(records: Any, reader: Reader) -> Iterator[dict[str, Any]]:
     """Record views, a chunk at a time: never every record in memory."""
     for chunk in chunks(records.iterator(chunk_size=500)):
-        yield from record_views(chunk, reader)
+        yield from record_views([as_record(item) for item in chunk], reader)
 
 
 def csv_stream(rows: Iterator[dict[str, Any]]) -> Iterator[str]:

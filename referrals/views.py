@@ -51,6 +51,7 @@ from sharing_policies.vocabulary import (
     PARTNER_CATEGORIES,
     PURPOSE_VALUES,
     SUBJECT_CATEGORIES,
+    Category,
     LawfulBasis,
 )
 
@@ -113,24 +114,49 @@ class ProgrammeDetailView(HubViewMixin, GenericAPIView):
         return Response(view, headers={"ETag": etag_of(view)})
 
 
+# What the narrower endpoints answer with (their access records name only these).
+REPORTS_ANSWER = frozenset({Category.REFERRAL_ADMIN, Category.PROGRAMME_PROGRESS})
+PARTNER_CONTACT_ANSWER = frozenset(
+    {
+        Category.REFERRAL_ADMIN,
+        Category.PARTNER_IDENTITY,
+        Category.PARTNER_CONTACT,
+        Category.PARTNER_DISCLOSURES,
+    }
+)
+
+
 class ReferralViewMixin(HubViewMixin):
     touches_personal_data = True
 
-    def views_of(self, referrals: list[Referral]) -> list[dict[str, Any]]:
-        """The caller's minimised view of each referral, noted for the access record."""
+    def views_of(
+        self, referrals: list[Referral], *, answers: frozenset[Category] | None = None
+    ) -> list[dict[str, Any]]:
+        """The caller's minimised view of each referral, noted for the access record. A view
+        that answers with only some categories (`answers`) records only those as disclosed."""
         inputs = decision_inputs(
             agency=self.actor.agency,
             purpose=self.purpose,
             emergency=bool(self.justification),
             referral_ids=[r.id for r in referrals],
         )
-        return [self.view_of(referral, inputs.decide(referral)) for referral in referrals]
+        return [
+            self.view_of(referral, inputs.decide(referral), answers=answers)
+            for referral in referrals
+        ]
 
-    def view_of(self, referral: Referral, decision: Decision) -> dict[str, Any]:
-        persons = [referral.subject_id] if decision.disclosed & SUBJECT_CATEGORIES else []
-        if referral.partner_id and decision.disclosed & PARTNER_CATEGORIES:
+    def view_of(
+        self,
+        referral: Referral,
+        decision: Decision,
+        *,
+        answers: frozenset[Category] | None = None,
+    ) -> dict[str, Any]:
+        recorded = decision if answers is None else decision.limited_to(answers)
+        persons = [referral.subject_id] if recorded.disclosed & SUBJECT_CATEGORIES else []
+        if referral.partner_id and recorded.disclosed & PARTNER_CATEGORIES:
             persons.append(referral.partner_id)
-        self.access.add(referral.id, decision, persons)
+        self.access.add(referral.id, recorded, persons)
         return render_referral(referral, decision)
 
 
@@ -413,7 +439,7 @@ class ReportsView(ReferralViewMixin, GenericAPIView):
             referral = selectors.referral_get_visible(
                 agency_id=self.actor.agency.id, referral_id=referral_id
             )
-            (view,) = self.views_of([referral])
+            (view,) = self.views_of([referral], answers=REPORTS_ANSWER)
             self.record_access(status.HTTP_200_OK)
         progress = view.get("programme_progress", {"reports": []})
         withheld = [w for w in view["withheld"] if w["category"] == "programme.progress"]
@@ -521,7 +547,7 @@ class PartnerContactView(ReferralViewMixin, GenericAPIView):
                 agency_id=self.actor.agency.id, referral_id=referral_id
             )
             task = services.partner_contact_task_of(referral_id=referral_id, actor=self.actor)
-            (view,) = self.views_of([referral])
+            (view,) = self.views_of([referral], answers=PARTNER_CONTACT_ANSWER)
             self.record_access(status.HTTP_200_OK)
         return Response(partner_contact_document(task, view))
 
@@ -543,7 +569,7 @@ class PartnerContactView(ReferralViewMixin, GenericAPIView):
             referral = selectors.referral_get_visible(
                 agency_id=self.actor.agency.id, referral_id=referral_id
             )
-            (view,) = self.views_of([referral])
+            (view,) = self.views_of([referral], answers=PARTNER_CONTACT_ANSWER)
             self.record_access(status.HTTP_201_CREATED)
         return Response(partner_contact_document(task, view), status=status.HTTP_201_CREATED)
 

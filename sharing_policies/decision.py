@@ -12,7 +12,7 @@ categories never reach a programme provider.
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 from uuid import UUID
@@ -162,6 +162,15 @@ class Decision:
 
     def sees(self, category: Category) -> bool:
         return category in self.disclosed
+
+    def limited_to(self, categories: frozenset[Category]) -> "Decision":
+        """The same decision, as far as an answer holding only these categories goes: what
+        an access record says was disclosed by an endpoint that returns only part of a view."""
+        return replace(
+            self,
+            disclosed=self.disclosed & categories,
+            bases=tuple(b for b in self.bases if b.category in categories),
+        )
 
 
 NOT_A_PARTY = Decision(roles=frozenset(), disclosed=frozenset(), withheld=())
