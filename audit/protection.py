@@ -71,8 +71,35 @@ def _postgresql_remove() -> list[str]:
     return [*statements, f"DROP FUNCTION IF EXISTS {_PG_FUNCTION}()"]
 
 
+# Each table's unique keys. SQLite's INSERT OR REPLACE resolves a conflict on one by deleting
+# the old row without firing DELETE triggers (unless a connection turned recursive_triggers
+# on): an insert that would collide with an existing row is refused instead.
+_SQLITE_UNIQUE_KEYS = {
+    "audit_accessrecord": (("id",),),
+    "audit_accessindexentry": (("id",), ("record_id", "kind", "value")),
+    "audit_flagreview": (("id",), ("record_id",)),
+    "audit_sealbatch": (("number",),),
+    "audit_sealedrecord": (("record_id",), ("batch_id", "position")),
+}
+_SQLITE_OPERATIONS = ("UPDATE", "DELETE", "REPLACE")
+
+
 def _sqlite_trigger(table: str, operation: str) -> str:
     return f"{table}_no_{operation.lower()}"
+
+
+def _sqlite_refusal(table: str, operation: str) -> str:
+    refuse = f"BEGIN SELECT RAISE(ABORT, '{MESSAGE}: {operation} on {table} refused'); END"
+    if operation != "REPLACE":
+        return f"BEFORE {operation} ON {table} {refuse}"
+    # Table and column names are this module's constants, never input.
+    collides = " OR ".join(
+        f"EXISTS (SELECT 1 FROM {table} WHERE "  # noqa: S608
+        + " AND ".join(f"{column} = NEW.{column}" for column in key)
+        + ")"
+        for key in _SQLITE_UNIQUE_KEYS[table]
+    )
+    return f"BEFORE INSERT ON {table} WHEN {collides} {refuse}"
 
 
 def _sqlite_install() -> list[str]:
@@ -80,10 +107,9 @@ def _sqlite_install() -> list[str]:
     # whenever the table has a trigger, so the DELETE trigger covers it.
     return [
         f"CREATE TRIGGER IF NOT EXISTS {_sqlite_trigger(table, operation)} "
-        f"BEFORE {operation} ON {table} "
-        f"BEGIN SELECT RAISE(ABORT, '{MESSAGE}: {operation} on {table} refused'); END"
+        + _sqlite_refusal(table, operation)
         for table in AUDIT_TABLES
-        for operation in ("UPDATE", "DELETE")
+        for operation in _SQLITE_OPERATIONS
     ]
 
 
@@ -91,7 +117,7 @@ def _sqlite_remove() -> list[str]:
     return [
         f"DROP TRIGGER IF EXISTS {_sqlite_trigger(table, operation)}"
         for table in AUDIT_TABLES
-        for operation in ("UPDATE", "DELETE")
+        for operation in _SQLITE_OPERATIONS
     ]
 
 
@@ -141,7 +167,7 @@ def missing(connection: BaseDatabaseWrapper) -> list[str]:
             expected = {
                 (table, _sqlite_trigger(table, operation))
                 for table in AUDIT_TABLES
-                for operation in ("UPDATE", "DELETE")
+                for operation in _SQLITE_OPERATIONS
             }
         present = set(cursor.fetchall())
     return sorted(f"{table}:{name}" for table, name in expected - present)

@@ -121,7 +121,8 @@ def subject_report(*, person: Person, now: datetime) -> dict[str, Any]:
         {
             "referral": str(referral.id),
             "role": role,
-            "status": referral.status,
+            # How the man's referral stands is not the partner's data.
+            "status": referral.status if role == "subject" else None,
             "created_at": timestamp(referral.created_at),
             "data": held_data(referral, role),
         }

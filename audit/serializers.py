@@ -206,7 +206,7 @@ class SubjectDisclosureSerializer(serializers.Serializer):
 class HeldSerializer(serializers.Serializer):
     referral = serializers.UUIDField()
     role = serializers.ChoiceField(choices=["subject", "partner"])
-    status = serializers.CharField()
+    status = serializers.CharField(allow_null=True, help_text="The referral's, in his report.")
     created_at = serializers.DateTimeField()
     data = serializers.DictField(
         help_text="The person's own categories only, keyed by category name."

@@ -127,6 +127,11 @@ class Consent:
         return not self.withdrawn and within(today, self.valid_from, self.valid_to)
 
 
+# Rule 0's bases: a party's own data, and the referrer's reports back from the provider.
+OWN_DATA = "supplier"
+REPORTING_BACK = "reporting_back"
+
+
 @dataclass(frozen=True)
 class Basis:
     """What a disclosure rested on: the agreement version and, for consent, the consent."""
@@ -134,7 +139,7 @@ class Basis:
     category: Category
     agreement: UUID | None = None
     agreement_version: int | None = None
-    lawful_basis: str = "supplier"  # rule 0: a party's own data
+    lawful_basis: str = OWN_DATA  # rule 0 (or REPORTING_BACK); else a LawfulBasis
     consent: UUID | None = None
     supplier: UUID | None = None  # for partner.disclosures: whose entries
 
@@ -204,6 +209,14 @@ def supplied_by_requester(category: Category, parties: ReferralParties, agency: 
     if category is Category.PROGRAMME_PROGRESS and agency == parties.referrer:
         return True
     return agency in suppliers_of(category, parties)
+
+
+def own_basis(category: Category, parties: ReferralParties, agency: UUID) -> Basis:
+    """Rule 0's basis: the requester's own data, or (for the referrer) the provider's reports
+    back, which the provider supplied: it has a right to know who read them."""
+    if category is Category.PROGRAMME_PROGRESS and agency not in suppliers_of(category, parties):
+        return Basis(category=category, lawful_basis=REPORTING_BACK, supplier=parties.provider)
+    return Basis(category=category, supplier=agency)
 
 
 def within(today: date, start: date, end: date | None) -> bool:
@@ -339,7 +352,7 @@ def decide(
         }
         passing = {s: o for s, o in outcomes.items() if o.basis is not None}
         if own:
-            bases.append(Basis(category=category, supplier=requester.agency))
+            bases.append(own_basis(category, parties, requester.agency))
         bases.extend(o.basis for o in passing.values() if o.basis)
         if own or passing:
             disclosed.add(category)

@@ -289,13 +289,19 @@ def test_agency_dpo_sees_its_own_requests_and_disclosures_of_what_it_supplied(sc
 
 
 def test_agency_dpo_never_sees_others_requests_that_disclosed_none_of_its_data(scene):
-    provider_dpo = scene["provider_dpo"]
+    world = scene["world"]
+    scene["referrer"].get(f"/api/v1/referrals/{uuid.uuid4()}/")  # refused: discloses nothing
 
-    records = search(provider_dpo)
+    records = search(scene["provider_dpo"])
 
-    assert {r["agency"] for r in records} == {str(scene["world"][PP].id)}
-    others = {r["id"] for r in search(scene["operator_dpo"], agency=scene["world"][P].id)}
-    assert others and not others & {r["id"] for r in records}
+    others = [r for r in records if r["agency"] != str(world[PP].id)]
+    # The referrer's create answered with the provider's (empty) reports: reporting back.
+    assert [(r["agency"], r["disclosed"]) for r in others] == [
+        (str(world[P].id), ["programme.progress"])
+    ]
+    assert others[0]["decisions"][0]["bases"][0]["lawful_basis"] == "reporting_back"
+    everything_of_probation = search(scene["operator_dpo"], agency=world[P].id)
+    assert len(everything_of_probation) == 2  # the create, and the directory read
 
 
 def test_others_requests_show_no_method_path_status_or_query(scene):
@@ -548,10 +554,12 @@ def test_an_emergency_release_is_flagged_with_its_justification_for_the_operator
     )
 
     (operator_view,) = search(scene["operator_dpo"], flagged="true")
-    provider_views = search(scene["provider_dpo"], flagged="true")
+    (provider_view,) = search(scene["provider_dpo"], flagged="true")
 
     assert operator_view["justification"] == justification
-    assert provider_views == []
+    # The provider's reports were among what was released: it sees the release, not why.
+    assert provider_view["justification"] is None
+    assert provider_view["disclosed"] == ["programme.progress"]
 
 
 # --- a referral's accesses ------------------------------------------------------------------------
@@ -574,8 +582,9 @@ def test_a_party_sees_its_own_accesses_and_those_to_what_it_supplied(scene):
     provider_entry = next(a for a in referrer_view if a["agency"] == str(world[PP].id))
     assert provider_entry["categories"] == ["risk", "subject.identity"]
     assert provider_entry["purpose"] == "programme_delivery"
-    # The provider supplied nothing yet: it sees only its own read.
-    assert {a["agency"] for a in provider_view} == {str(world[PP].id)}
+    # Of others' accesses the provider sees only those to its reports (reporting back).
+    others = [a for a in provider_view if a["agency"] != str(world[PP].id)]
+    assert others and all(a["categories"] == ["programme.progress"] for a in others)
     for entry in referrer_view + provider_view:
         assert "justification" not in entry
 
@@ -653,6 +662,7 @@ def test_the_partners_report_names_a_victim_service_recipient_only_by_kind(scene
     report = report_of(scene["operator_dpo"], partner).json()
 
     assert report["held"][0]["data"]["partner.contact"]["address"] == "Refuge, secret"
+    assert report["held"][0]["status"] is None  # his referral's progress is not hers
     assert "Adam" not in json.dumps(report)
     to_service = [d for d in report["disclosures"] if d["recipient_kind"] == VS]
     assert to_service and all(d["recipient"] is None for d in to_service)

@@ -173,6 +173,21 @@ def test_raw_sql_update_or_delete_of_an_access_record_is_refused(seven_records, 
     assert AccessRecord.objects.get(id=record.id).status == record.status
 
 
+@pytest.mark.parametrize("table", AUDIT_TABLES)
+def test_an_insert_that_would_replace_a_row_is_refused(a_row_in_every_audit_table, table):
+    if connection.vendor != "sqlite":
+        pytest.skip("INSERT OR REPLACE is SQLite's (PostgreSQL's upsert fires the UPDATE trigger)")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM {table} LIMIT 1")  # noqa: S608
+        row = cursor.fetchone()
+        columns = [c[0] for c in cursor.description]
+    marks = ", ".join(["%s"] * len(columns))
+
+    # The very same row again: REPLACE would delete the old one without a DELETE trigger.
+    insert = f"INSERT OR REPLACE INTO {table} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
+    refused(insert, list(row))
+
+
 @pytest.fixture
 def a_row_in_every_audit_table(three_batches, world):
     record = AccessRecord.objects.first()
