@@ -14,7 +14,7 @@ PORT ?= 8000
 SCHEMA_ENV := SECRET_KEY=dev DEBUG=0
 SPECTACULAR := $(PY) manage.py spectacular --validate --fail-on-warn
 
-.PHONY: help install run test lint schema schema-check fuzz
+.PHONY: help install run test lint schema schema-check fuzz bench
 
 help:
 	@echo "make run           create .venv, migrate, seed demo clients and serve on http://$(HOST):$(PORT)/"
@@ -23,6 +23,7 @@ help:
 	@echo "make schema        regenerate openapi/schema.yaml"
 	@echo "make schema-check  fail if openapi/schema.yaml differs from what the code generates"
 	@echo "make fuzz          bounded schemathesis run of openapi/schema.yaml against a live hub"
+	@echo "make bench         time the audit search over 1M records, with and without its indexes"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -62,3 +63,10 @@ schema-check: $(INSTALLED)
 
 fuzz: $(INSTALLED)
 	bash scripts/fuzz.sh
+
+# A throwaway database (never the configured one: access records cannot be deleted) filled with
+# BENCH_RECORDS access records (default 1000000); DATABASE_URL picks PostgreSQL. Fails if a first
+# page takes over BENCH_MAX_MS (default 250) with the indexes.
+bench: export DEBUG := 0
+bench: $(INSTALLED)
+	$(PY) scripts/bench_audit.py

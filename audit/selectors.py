@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from agencies.models import Agency, AgencyKind, Client, StaffMembership
 from audit.models import AccessIndexEntry, AccessRecord, IndexKind
@@ -81,7 +81,15 @@ def record_search(reader: Reader, filters: dict[str, Any]) -> QuerySet:
         items: QuerySet = AccessIndexEntry.objects.filter(kind=kind, value=str(value))
         items = items.select_related("record", "record__review")
         for kind, value in others:
-            items = items.filter(record_id__in=indexed(kind, value))
+            # Row by row through the (record, kind, value) unique index: the driver is the
+            # selective one, so this looks up a page's worth of rows, not a list of them all.
+            items = items.filter(
+                Exists(
+                    AccessIndexEntry.objects.filter(
+                        record_id=OuterRef("record_id"), kind=kind, value=str(value)
+                    )
+                )
+            )
         prefix = "record__"
     else:
         items, prefix = AccessRecord.objects.select_related("review"), ""
