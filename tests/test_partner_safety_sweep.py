@@ -144,3 +144,34 @@ def test_admin_and_schema_show_no_partner_details_either(demo, client):
         body = APIClient().get(path).content.decode()
         for detail in PARTNER_DETAILS:
             assert detail not in body
+
+
+def test_the_dpo_search_export_and_reports_hold_none_of_the_seeded_partners_details(demo):
+    clients, referral = demo
+    # Every demo agency reads the referral, its history and its accesses (emergency included),
+    # so that the audit trail holds every kind of record there is.
+    for name, client in clients.items():
+        client.get(f"/api/v1/referrals/{referral.id}/")
+        client.get(f"/api/v1/referrals/{referral.id}/history/")
+        client.get(f"/api/v1/referrals/{referral.id}/accesses/")
+        client.get(
+            f"/api/v1/referrals/{referral.id}/",
+            HTTP_X_EMERGENCY_JUSTIFICATION=f"Emergency test read by {name}",
+        )
+    operator = clients["Referral Hub Operator"]
+    responses = [
+        operator.get("/api/v1/audit/events/", {"page_size": 200}),
+        operator.get("/api/v1/audit/events/export/"),
+        operator.get("/api/v1/audit/events/export/", HTTP_ACCEPT="text/csv"),
+        operator.get(f"/api/v1/audit/subjects/{referral.subject_id}/report/"),
+        operator.get(
+            f"/api/v1/audit/subjects/{referral.subject_id}/report/", HTTP_ACCEPT="text/html"
+        ),
+    ]
+
+    for response in responses:
+        assert response.status_code == 200, response.request["PATH_INFO"]
+        raw = b"".join(response.streaming_content) if response.streaming else response.content
+        for detail in PARTNER_DETAILS:
+            assert detail not in raw.decode(), (response.request["PATH_INFO"], detail)
+    assert str(referral.partner_id) not in responses[3].content.decode()
