@@ -22,7 +22,7 @@ from referrals.representation import VICTIM_SERVICE_KIND
 from referrals.selectors import referral_get_visible, referral_queryset
 from sharing_policies import services
 from sharing_policies.decision import Decision
-from sharing_policies.models import AgreementVersion
+from sharing_policies.models import Agreement, AgreementVersion
 from sharing_policies.selectors import current_agreement_versions, decision_inputs
 from sharing_policies.serializers import (
     AgreementCreateSerializer,
@@ -200,6 +200,32 @@ def explanation(
         return str(agency_id)
 
     withheld = {w.category: w for w in decision.withheld}
+    # An agreement published by the partner service leads back to it: to an agency that may
+    # not know who supports her, such agreements are not named (nor the consent beside one).
+    hidden_agreements = (
+        set()
+        if names_partner_service or referral.partner_service_id is None
+        else set(
+            Agreement.objects.filter(
+                provider_id=referral.partner_service_id,
+                id__in={a for w in decision.withheld for a, _ in w.agreements}
+                | {b.agreement for b in decision.bases if b.agreement},
+            ).values_list("id", flat=True)
+        )
+    )
+
+    def basis_view(basis: Any) -> dict[str, Any]:
+        hidden = basis.agreement in hidden_agreements or name(basis.supplier) == (
+            VICTIM_SERVICE_KIND
+        )
+        return {
+            "supplier": name(basis.supplier),
+            "lawful_basis": basis.lawful_basis,
+            "agreement": None if hidden or not basis.agreement else str(basis.agreement),
+            "agreement_version": None if hidden else basis.agreement_version,
+            "consent": None if hidden or not basis.consent else str(basis.consent),
+        }
+
     categories = []
     for category in Category if decision.is_party else ():
         bases = [b for b in decision.bases if b.category == category]
@@ -209,18 +235,11 @@ def explanation(
                 "category": str(category),
                 "disclosed": decision.sees(category),
                 "reason": str(reason.reason) if reason else None,
-                "bases": [
-                    {
-                        "supplier": name(b.supplier),
-                        "lawful_basis": b.lawful_basis,
-                        "agreement": str(b.agreement) if b.agreement else None,
-                        "agreement_version": b.agreement_version,
-                        "consent": str(b.consent) if b.consent else None,
-                    }
-                    for b in bases
-                ],
+                "bases": [basis_view(b) for b in bases],
                 "agreements": [
-                    {"id": str(a), "version": v} for a, v in (reason.agreements if reason else ())
+                    {"id": str(a), "version": v}
+                    for a, v in (reason.agreements if reason else ())
+                    if a not in hidden_agreements
                 ],
             }
         )

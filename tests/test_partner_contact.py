@@ -123,3 +123,42 @@ def test_contact_details_come_with_the_task_only_as_the_decision_allows(accepted
 )
 def test_bad_attempts_are_a_400(accepted, body):
     assert accepted["victim_service"].post(url(accepted), body, format="json").status_code == 400
+
+
+@pytest.mark.parametrize("basis", ["consent", "public_task"])
+def test_explain_never_names_an_agreement_that_leads_back_to_the_partner_service(accepted, basis):
+    world = accepted["world"]
+    service, court = world[AgencyKind.VICTIM_SERVICE], world[AgencyKind.COURT]
+    assert (
+        accepted["victim_service"].post(url(accepted), attempt(), format="json").status_code == 201
+    )
+    published = accepted["victim_service"].post(
+        "/api/v1/sharing-agreements/",
+        {
+            "name": "Contact outcomes to the court",
+            "provider": str(service.id),
+            "recipient": str(court.id),
+            "recipient_kind": None,
+            "purposes": ["court_compliance"],
+            "grants": [{"category": "partner.disclosures", "lawful_basis": basis}],
+            "valid_from": str(datetime.date.today()),
+            "valid_to": None,
+            "status": "active",
+        },
+        format="json",
+    )
+    assert published.status_code == 201
+
+    explained = accepted["observer"].get(
+        "/api/v1/sharing-agreements/explain/",
+        {"referral": accepted["id"], "agency": str(court.id), "purpose": "court_compliance"},
+    )
+
+    assert explained.status_code == 200
+    body = explained.content.decode()
+    assert published.json()["id"] not in body
+    assert str(service.id) not in body
+    (disclosures,) = [
+        c for c in explained.json()["categories"] if c["category"] == "partner.disclosures"
+    ]
+    assert disclosures["disclosed"] is (basis == "public_task")
