@@ -27,7 +27,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Max, Min, Sum
 
-from audit.models import AccessIndexEntry, AccessRecord, SealBatch, SealedRecord
+from audit.models import AccessIndexEntry, AccessRecord, FlagReview, SealBatch, SealedRecord
 from audit.services import index_entries_of
 from hub.serializers import timestamp
 
@@ -349,6 +349,25 @@ def _anchor_fault(anchor: Anchor) -> _Fault | None:
     return None
 
 
+def _review_without_its_request() -> str | None:
+    """Reviews sit beside the chain, not in it: each must have been made by a request, whose
+    own access record (in the chain once sealed) says so. One written straight into the table
+    would close a flag without anyone having reviewed it."""
+    window = timedelta(seconds=settings.AUDIT_SEAL_GRACE_SECONDS)
+    for review in FlagReview.objects.order_by("at").iterator(chunk_size=500):
+        made = AccessRecord.objects.filter(
+            agency_id=review.agency_id,
+            at__gte=review.at,
+            at__lte=review.at + window,
+            method="POST",
+            path=f"/api/v1/audit/events/{review.record_id}/review/",
+            status=201,
+        )
+        if not made.exists():
+            return f"the review of record {review.record_id} was made by no request (inserted)"
+    return None
+
+
 def _report(anchor: Anchor | None = None) -> VerifyReport:
     sealed = SealBatch.objects.aggregate(
         batches=Count("number"), records=Sum("size"), start=Min("first_at"), end=Max("last_at")
@@ -371,8 +390,9 @@ def _report(anchor: Anchor | None = None) -> VerifyReport:
     anchored = _anchor_fault(anchor) if anchor else None
     if anchored and (fault is None or anchored.batch < fault.batch):
         fault = anchored
+    unmade_review = None if fault else _review_without_its_request()
     return VerifyReport(
-        intact=fault is None,
+        intact=fault is None and unmade_review is None,
         sealed_batches=sealed["batches"],
         sealed_records=sealed["records"] or 0,
         sealed_from=sealed["start"],
@@ -381,7 +401,7 @@ def _report(anchor: Anchor | None = None) -> VerifyReport:
         unsealed_from=unsealed["start"],
         unsealed_to=unsealed["end"],
         first_bad_batch=fault.batch if fault else None,
-        problem=fault.problem if fault else None,
+        problem=fault.problem if fault else unmade_review,
         head=chain_head(),
     )
 

@@ -938,3 +938,28 @@ def test_an_agency_dpo_pages_through_its_records_with_a_cursor(scene):
     assert len(everything) >= 3
     # Each page's own search is recorded too: compare the records that existed before.
     assert [r["id"] for r in seen][-len(everything) :] == [r["id"] for r in everything]
+
+
+def test_a_review_written_straight_into_the_table_breaks_verification(scene, api_client_for):
+    from audit.chain import chain_seal, chain_verify
+
+    world = scene["world"]
+    api_client_for(world[PP]).get(f"/api/v1/referrals/{uuid.uuid4()}/")
+    api_client_for(world[P]).get(f"/api/v1/referrals/{uuid.uuid4()}/")
+    first, second = search(scene["operator_dpo"], flagged="true")
+    made = scene["operator_dpo"].post(
+        f"/api/v1/audit/events/{first['id']}/review/", {"note": "Checked."}, format="json"
+    )
+    assert made.status_code == 201
+    chain_seal()
+    assert chain_verify().intact is True
+
+    FlagReview.objects.create(
+        record_id=second["id"], agency=world[AgencyKind.HUB_OPERATOR], client="x", note="Fine."
+    )
+
+    report = chain_verify().as_dict()
+    assert report["intact"] is False and report["first_bad_batch"] is None
+    assert report["problem"] == (
+        f"the review of record {second['id']} was made by no request (inserted)"
+    )
