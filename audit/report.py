@@ -12,14 +12,13 @@ from typing import Any
 from uuid import UUID
 
 from audit.models import AccessRecord, IndexKind, Outcome
-from audit.selectors import indexed, kinds_of
+from audit.selectors import VICTIM_SERVICE, indexed, kinds_of
 from hub.serializers import timestamp
 from referrals.models import Person, Referral
 from referrals.representation import RENDERERS
-from sharing_policies.decision import Decision
+from sharing_policies.decision import OWN_DATA, Decision
 from sharing_policies.vocabulary import PARTNER_CATEGORIES, Category
 
-VICTIM_SERVICE = "victim_service"
 SUBJECT_OWN = (
     Category.SUBJECT_IDENTITY,
     Category.SUBJECT_CONTACT,
@@ -56,20 +55,6 @@ def held_data(referral: Referral, role: str) -> dict[str, Any]:
     return data
 
 
-def supplier_of(category: str, referral: Referral) -> UUID:
-    """Whose data a category is (partner.disclosures entries aside: see is_recipients_own)."""
-    return referral.provider_id if category == Category.PROGRAMME_PROGRESS else referral.referrer_id
-
-
-def is_recipients_own(basis: dict[str, Any], recipient: str, referral: Referral) -> bool:
-    """A party reading what it supplied itself: no disclosure to it (DESIGN.md, rule 0)."""
-    if basis["lawful_basis"] != "supplier":
-        return False
-    if basis["category"] == Category.PARTNER_DISCLOSURES:
-        return True  # rule 0 shows a party only the entries it recorded itself
-    return str(supplier_of(basis["category"], referral)) == recipient
-
-
 def disclosures_of(person: Person, roles: dict[UUID, tuple[Referral, str]]) -> list[dict[str, Any]]:
     """Every served request that disclosed one of the person's categories to another agency."""
     records = (
@@ -83,12 +68,14 @@ def disclosures_of(person: Person, roles: dict[UUID, tuple[Referral, str]]) -> l
             referral_id = UUID(decision["referral"])
             if referral_id not in roles:
                 continue
-            referral, role = roles[referral_id]
+            _, role = roles[referral_id]
             mine = {str(c) for c in own_categories(role)}
+            # A party reading what it supplied itself is no disclosure to it (rule 0's
+            # OWN_DATA basis; the referrer's reports back are REPORTING_BACK, a disclosure).
             bases = [
                 b
                 for b in decision.get("bases", ())
-                if b["category"] in mine and not is_recipients_own(b, record.agency_ref, referral)
+                if b["category"] in mine and b["lawful_basis"] != OWN_DATA
             ]
             if not bases:
                 continue

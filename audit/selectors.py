@@ -35,10 +35,9 @@ class Reader:
 
 def indexed(kind: IndexKind, *values: object) -> QuerySet[AccessIndexEntry]:
     """The ids of the records whose index holds one of these values of this kind."""
-    entries = AccessIndexEntry.objects.filter(kind=kind)
-    if len(values) == 1:
-        return entries.filter(value=str(values[0])).values("record_id")
-    return entries.filter(value__in=[str(v) for v in values]).values("record_id")
+    return AccessIndexEntry.objects.filter(kind=kind, value__in=[str(v) for v in values]).values(
+        "record_id"
+    )
 
 
 def records_visible_to(reader: Reader) -> QuerySet[AccessRecord]:
