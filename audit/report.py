@@ -7,16 +7,19 @@ victim service is named only by its kind, in what is held and among the recipien
 could locate her. Every report is a draft for a DPO to review before release.
 """
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from audit.models import AccessRecord, IndexKind, Outcome
-from audit.selectors import VICTIM_SERVICE, indexed, kinds_of
+from audit.selectors import indexed
 from hub.serializers import timestamp
 from referrals.models import Person, Referral
 from referrals.representation import RENDERERS
 from sharing_policies.decision import OWN_DATA, Decision
+from sharing_policies.naming import Naming
+from sharing_policies.selectors import agencies_led_to, agency_kinds
 from sharing_policies.vocabulary import PARTNER_CATEGORIES, Category
 
 SUBJECT_OWN = (
@@ -48,11 +51,26 @@ def held_data(referral: Referral, role: str) -> dict[str, Any]:
     )
     data = {str(c): RENDERERS[c][1](referral, everything) for c in categories}
     if Category.PARTNER_DISCLOSURES in categories:
-        kinds = kinds_of(str(e["supplier"]) for e in data[Category.PARTNER_DISCLOSURES])
-        for entry in data[Category.PARTNER_DISCLOSURES]:
-            if kinds.get(entry["supplier"]) == VICTIM_SERVICE:
-                entry["supplier"] = VICTIM_SERVICE
+        entries = data[Category.PARTNER_DISCLOSURES]
+        suppliers = {e["id"]: referral_supplier(e["supplier"]) for e in entries}
+        naming = report_naming(s for s in suppliers.values() if s)
+        for entry in entries:
+            entry["supplier"] = naming.agency(suppliers[entry["id"]]) or entry["supplier"]
     return data
+
+
+def referral_supplier(value: str | None) -> UUID | None:
+    """A disclosure entry's supplier id (None when rendering already gave only a kind)."""
+    try:
+        return UUID(value) if value else None
+    except ValueError:
+        return None
+
+
+def report_naming(agencies: Iterable[UUID]) -> Naming:
+    """The naming rule for a report released to a person outside the hub: a victim service
+    is named by its kind alone, and nothing that leads to one is named."""
+    return Naming.from_kinds(reader=None, kinds=agency_kinds(agencies))
 
 
 def disclosures_of(person: Person, roles: dict[UUID, tuple[Referral, str]]) -> list[dict[str, Any]]:
@@ -90,10 +108,27 @@ def disclosures_of(person: Person, roles: dict[UUID, tuple[Referral, str]]) -> l
                     "basis": [{k: v for k, v in b.items() if k != "supplier"} for b in bases],
                 }
             )
+    refs = {
+        UUID(b[key])
+        for d in disclosures
+        for b in d["basis"]
+        for key in ("agreement", "consent")
+        if b.get(key)
+    }
+    led = agencies_led_to(agreements=refs, consents=refs)
+    naming = report_naming(
+        [*(UUID(d["recipient"]) for d in disclosures if d["recipient"])]
+        + [a for agencies in led.values() for a in agencies]
+    )
     for disclosure in disclosures:
         disclosure["at"] = timestamp(disclosure["at"])
-        if disclosure["recipient_kind"] == VICTIM_SERVICE:
+        recipient = UUID(disclosure["recipient"]) if disclosure["recipient"] else None
+        if not naming.names(recipient):
             disclosure["recipient"] = None
+        for basis in disclosure["basis"]:
+            basis_refs = [UUID(basis[k]) for k in ("agreement", "consent") if basis.get(k)]
+            if not naming.basis_named(supplier=None, refs=basis_refs, led=led):
+                basis.update(agreement=None, agreement_version=None, consent=None)
     return disclosures
 
 

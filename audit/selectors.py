@@ -5,8 +5,9 @@ requests and of the disclosures of data it supplied, limited to those categories
 `record_view`); a victim service that is not the reader is named only by its kind.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 from uuid import UUID
 
@@ -17,9 +18,9 @@ from audit.models import AccessIndexEntry, AccessRecord, IndexKind
 from hub.serializers import timestamp
 from referrals.models import Referral
 from referrals.selectors import party_filter
+from sharing_policies.naming import Naming
+from sharing_policies.selectors import agencies_led_to, agency_kinds
 from sharing_policies.vocabulary import Category
-
-VICTIM_SERVICE = AgencyKind.VICTIM_SERVICE
 
 
 @dataclass(frozen=True)
@@ -130,10 +131,14 @@ def unknown_filter_ids(reader: Reader, filters: dict[str, Any]) -> dict[str, str
         ).exists(),
         "referral": lambda v: referrals.filter(id=v).exists(),
         "person": lambda v: (
-            referrals.filter(Q(subject_id=v) | Q(partner_id=v)).exists()
-            or StaffMembership.objects.filter(
+            StaffMembership.objects.filter(
                 user_id=v, **({} if everything else {"agency": agency})
             ).exists()
+            or (
+                Referral.objects.filter(Q(subject_id=v) | Q(partner_id=v)).exists()
+                if everything
+                else shown_in_some_record(reader, person=v)
+            )
         ),
     }
     return {
@@ -143,10 +148,27 @@ def unknown_filter_ids(reader: Reader, filters: dict[str, Any]) -> dict[str, str
     }
 
 
+def shown_in_some_record(reader: Reader, *, person: UUID) -> bool:
+    """Whether this DPO was ever told who this person is: some record it may see names the
+    person in its visible projection. (Whether a referral it is party to holds the person is
+    not the question: the man's partner is held there, and her id is partner.identity.)"""
+    candidates = record_search(reader, {"person": person})
+    for chunk in chunks(candidates.iterator(chunk_size=200), 200):
+        if record_views([as_record(item) for item in chunk], reader, {"person": person}):
+            return True
+    return False
+
+
+def chunks(records: Iterable[Any], size: int = 500) -> Iterator[list[Any]]:
+    """Lists of at most `size` items: never every record in memory."""
+    iterator = iter(records)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
 def kinds_of(agency_ids: Iterable[str]) -> dict[str, str]:
     """One query for the kind of every agency a page names."""
-    ids = {UUID(a) for a in agency_ids if a}
-    return {str(a.id): a.kind for a in Agency.objects.filter(id__in=ids)}
+    return {str(a): kind for a, kind in agency_kinds(agency_ids).items()}
 
 
 def agencies_named_in(records: Iterable[AccessRecord]) -> set[str]:
@@ -158,29 +180,93 @@ def agencies_named_in(records: Iterable[AccessRecord]) -> set[str]:
     return named
 
 
+def bases_refs(records: Iterable[AccessRecord]) -> tuple[set[UUID], set[UUID]]:
+    """The agreement and consent ids that the records' bases name."""
+    agreements, consents = set(), set()
+    for record in records:
+        for decision in record.decisions:
+            for basis in decision.get("bases", ()):
+                if basis.get("agreement"):
+                    agreements.add(UUID(basis["agreement"]))
+                if basis.get("consent"):
+                    consents.add(UUID(basis["consent"]))
+    return agreements, consents
+
+
 @dataclass(frozen=True)
 class PageFacts:
-    """What rendering a page of records needs beyond the records: one query each."""
+    """What rendering a page of records needs beyond the records: a few queries a page."""
 
     kinds: dict[str, str]  # agency id -> kind
     # referral id -> (the man's person id, the partner's person id or None)
     identities: dict[str, tuple[str, str | None]]
+    # referral id -> its partner service, for the referrals the reader referred: a referrer
+    # always sees the partner.identity it supplied (rule 0), so it may name that service.
+    partner_services_known: dict[str, UUID]
+    # The naming rule for this reader across records (no referral's partner.identity counts:
+    # a victim service is named only to itself and to the hub operator).
+    naming: Naming
+    # agreement or consent id -> the agencies it leads to
+    led: dict[UUID, frozenset[UUID]]
 
 
 def page_facts(records: list[AccessRecord], reader: Reader) -> PageFacts:
     identities: dict[str, tuple[str, str | None]] = {}
+    partner_services_known: dict[str, UUID] = {}
     if not reader.sees_everything:
         ids = {UUID(r) for record in records for r in record.referrals}
-        identities = {
-            str(r["id"]): (str(r["subject_id"]), str(r["partner_id"]) if r["partner_id"] else None)
-            for r in Referral.objects.filter(id__in=ids).values("id", "subject_id", "partner_id")
-        }
-    return PageFacts(kinds=kinds_of(agencies_named_in(records)), identities=identities)
+        rows = Referral.objects.filter(id__in=ids).values(
+            "id", "subject_id", "partner_id", "referrer_id", "partner_service_id"
+        )
+        for r in rows:
+            partner = str(r["partner_id"]) if r["partner_id"] else None
+            identities[str(r["id"])] = (str(r["subject_id"]), partner)
+            if r["referrer_id"] == reader.agency.id and r["partner_service_id"]:
+                partner_services_known[str(r["id"])] = r["partner_service_id"]
+    agreements, consents = bases_refs(records)
+    led = agencies_led_to(agreements=agreements, consents=consents)
+    kinds = agency_kinds(
+        [*agencies_named_in(records), *(a for agencies in led.values() for a in agencies)]
+    )
+    return PageFacts(
+        kinds={str(a): kind for a, kind in kinds.items()},
+        identities=identities,
+        partner_services_known=partner_services_known,
+        naming=Naming.from_kinds(
+            reader=reader.agency.id, kinds=kinds, everything=reader.sees_everything
+        ),
+        led=led,
+    )
 
 
-def record_views(records: list[AccessRecord], reader: Reader) -> list[dict[str, Any]]:
+def record_views(
+    records: list[AccessRecord], reader: Reader, filters: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """The records as this DPO may see them, and of those only the ones whose visible
+    projection matches the filters (the search's SQL gives a superset: see `visible_match`)."""
     facts = page_facts(records, reader)
-    return [record_view(record, reader, facts) for record in records]
+    views = (record_view(record, reader, facts) for record in records)
+    return [v for v in views if v is not None and visible_match(v, filters or {})]
+
+
+def visible_match(view: dict[str, Any], filters: dict[str, Any]) -> bool:
+    """Whether what the reader sees of a record matches every filter: a filter never matches
+    a record through what the reader's view of it hides (DESIGN.md, *The disclosure decision*:
+    every filter is computed over the caller's view). Each view value is the stored one or
+    less, so the stored-value search is a superset and this keeps exactly the visible matches."""
+    checks = {
+        "agency": lambda v: view["agency"] == str(v),
+        "client": lambda v: view["client"] == v,
+        "person": lambda v: str(v) in view["persons"] or view["person"] == str(v),
+        "referral": lambda v: str(v) in view["referrals"],
+        "category": lambda v: str(v) in view["disclosed"],
+        "purpose": lambda v: view["purpose"] == v,
+        "flagged": lambda v: view["flagged"] == v,
+        "outcome": lambda v: view["outcome"] == v,
+    }
+    return all(
+        check(filters[name]) for name, check in checks.items() if filters.get(name) is not None
+    )
 
 
 def identified_persons(record: AccessRecord, facts: PageFacts) -> list[str]:
@@ -196,31 +282,35 @@ def identified_persons(record: AccessRecord, facts: PageFacts) -> list[str]:
     return [p for p in record.persons if p in shown]
 
 
-def record_view(record: AccessRecord, reader: Reader, facts: PageFacts) -> dict[str, Any]:
-    """A record as this DPO may see it. The hub operator's sees all of it; another agency's
-    sees its own requests (without the ids of persons it was not told who they are), and
-    others' requests only as disclosures of the categories it supplied: no client, person,
-    justification, address, query, method, path or status (a victim service's POST to a
-    referral is a contact attempt: even that it happened is partner.disclosures)."""
+def as_uuid(value: str | None) -> UUID | None:
+    return UUID(value) if value else None
+
+
+def record_view(record: AccessRecord, reader: Reader, facts: PageFacts) -> dict[str, Any] | None:
+    """A record as this DPO may see it, or None when it may not see it at all. The hub
+    operator's sees all of it; another agency's sees its own requests (without the ids of
+    persons it was not told who they are), and others' requests only as disclosures of the
+    categories it supplied: no client, person, justification, address, query, method, path or
+    status (a victim service's POST to a referral is a contact attempt: even that it happened
+    is partner.disclosures). A request by a victim service it may not name is not shown at all:
+    its time, purpose and categories alone could tell which service read (DESIGN.md, *Parties
+    and suppliers*, by inference)."""
     everything = reader.sees_everything
     reader_id = str(reader.agency.id)
     own = everything or record.agency_ref == reader_id
-    kinds = facts.kinds
-
-    def hidden(agency_id: str | None) -> bool:
-        # A victim service could be located through its name: others learn only its kind.
-        return bool(
-            agency_id
-            and not everything
-            and agency_id != reader_id
-            and kinds.get(agency_id) == VICTIM_SERVICE
-        )
+    naming = facts.naming.knowing(
+        facts.partner_services_known.get(d["referral"]) for d in record.decisions
+    )
+    requester = as_uuid(record.agency_ref)
+    if not own and not naming.names(requester):
+        return None
 
     def basis_view(basis: dict[str, Any]) -> dict[str, Any]:
         supplier = basis.get("supplier")
-        view = {**basis, "supplier": supplier, "supplier_kind": kinds.get(supplier or "")}
-        if hidden(supplier):
-            # The agreement or consent would lead back to who published or recorded it.
+        view = {**basis, "supplier": supplier, "supplier_kind": facts.kinds.get(supplier or "")}
+        refs = (as_uuid(basis.get("agreement")), as_uuid(basis.get("consent")))
+        if not naming.basis_named(supplier=as_uuid(supplier), refs=refs, led=facts.led):
+            # The supplier, or the agreement or consent, would lead back to a victim service.
             view.update(supplier=None, agreement=None, agreement_version=None, consent=None)
         return view
 
@@ -243,7 +333,7 @@ def record_view(record: AccessRecord, reader: Reader, facts: PageFacts) -> dict[
     return {
         "id": str(record.id),
         "at": timestamp(record.at),
-        "agency": None if hidden(record.agency_ref) else record.agency_ref or None,
+        "agency": record.agency_ref or None if naming.names(requester) else None,
         "agency_kind": record.agency_kind or None,
         "client": (record.client or None) if own else None,
         "person": (record.person or None) if own else None,

@@ -4,8 +4,7 @@ the subject-access report, and a referral's accesses for its parties."""
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
-from itertools import islice
+from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
@@ -22,15 +21,14 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from agencies.models import AgencyKind
 from audit.chain import Anchor, chain_verify
 from audit.models import AccessRecord, FlagReview, IndexKind
 from audit.report import subject_report
 from audit.selectors import (
     Reader,
     as_record,
+    chunks,
     indexed,
-    kinds_of,
     record_accessible,
     record_search,
     record_views,
@@ -53,8 +51,9 @@ from hub.problems import ProblemJSONRenderer
 from hub.serializers import timestamp
 from referrals.models import Person
 from referrals.selectors import referral_get_visible
-from sharing_policies.selectors import decision_inputs
-from sharing_policies.vocabulary import Category, Purpose
+from sharing_policies.naming import naming_in_referral
+from sharing_policies.selectors import decision_inputs, parties_of
+from sharing_policies.vocabulary import Purpose
 
 NEWEST_FIRST = ("-at", "-id")
 
@@ -74,13 +73,16 @@ class AuditViewMixin(HubViewMixin):
             raise RoleNotPermitted(f"Only the hub operator's data-protection officer {what}.")
 
     def filtered(self, serializer_class: type[AuditFilterSerializer]) -> Any:
+        """The search's records (a superset of the visible matches: `record_views` with
+        `self.filters` keeps exactly the records whose visible projection matches)."""
         filters = serializer_class(data=self.request.query_params.dict())
         filters.is_valid(raise_exception=True)
-        unknown = unknown_filter_ids(self.reader, filters.validated_data)
+        self.filters = filters.validated_data
+        unknown = unknown_filter_ids(self.reader, self.filters)
         if unknown:
             field, message = next(iter(unknown.items()))
             raise PolicyViolation(message, field=field)
-        return record_search(self.reader, filters.validated_data)
+        return record_search(self.reader, self.filters)
 
 
 class AuditEventsView(AuditViewMixin, GenericAPIView):
@@ -106,7 +108,7 @@ class AuditEventsView(AuditViewMixin, GenericAPIView):
     def get(self, request: Request) -> Response:
         with transaction.atomic():
             page = self.paginate_queryset(self.get_queryset())
-            results = record_views([as_record(item) for item in page], self.reader)
+            results = record_views([as_record(item) for item in page], self.reader, self.filters)
             self.record_access(status.HTTP_200_OK)
         return self.get_paginated_response(results)
 
@@ -158,16 +160,10 @@ def csv_cell(value: Any) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def chunks(records: Iterable[AccessRecord], size: int = 500) -> Iterator[list[AccessRecord]]:
-    iterator = iter(records)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
-
-
-def export_rows(records: Any, reader: Reader) -> Iterator[dict[str, Any]]:
+def export_rows(records: Any, reader: Reader, filters: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Record views, a chunk at a time: never every record in memory."""
     for chunk in chunks(records.iterator(chunk_size=500)):
-        yield from record_views([as_record(item) for item in chunk], reader)
+        yield from record_views([as_record(item) for item in chunk], reader, filters)
 
 
 def csv_stream(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
@@ -218,7 +214,7 @@ class AuditExportView(AuditViewMixin, GenericAPIView):
                     f"The export would hold more than {limit} records: narrow the filters."
                 )
             self.record_access(status.HTTP_200_OK)
-        rows = export_rows(records, self.reader)
+        rows = export_rows(records, self.reader, self.filters)
         as_csv = request.accepted_renderer.format == "csv"
         response = StreamingHttpResponse(
             csv_stream(rows) if as_csv else json_stream(rows),
@@ -361,24 +357,19 @@ class ReferralAccessesView(HubViewMixin, GenericAPIView):
                 id__in=indexed(IndexKind.REFERRAL, referral.id)
             ).filter(id__in=indexed(IndexKind.AGENCY, agency.id))
             page = list(self.paginate_queryset(records))
-            kinds = kinds_of(r.agency_ref for r in page)
-            knows_partner_service = decision.sees(Category.PARTNER_IDENTITY) or (
-                referral.partner_service_id == agency.id
-            )
+            naming = naming_in_referral(parties=parties_of(referral), decision=decision)
             results = []
             for record in page:
                 categories = categories_for(record, str(referral.id), str(agency.id))
-                if categories is None:
+                requester = UUID(record.agency_ref) if record.agency_ref else None
+                if categories is None or not naming.names(requester):
+                    # A partner service's access is not shown to who may not know it: even
+                    # its time, purpose and categories could tell which service it is.
                     continue
-                hidden = (
-                    kinds.get(record.agency_ref) == AgencyKind.VICTIM_SERVICE
-                    and record.agency_ref != str(agency.id)
-                    and not knows_partner_service
-                )
                 results.append(
                     {
                         "at": timestamp(record.at),
-                        "agency": None if hidden else record.agency_ref,
+                        "agency": naming.agency(requester),
                         "agency_kind": record.agency_kind,
                         "purpose": record.purpose or None,
                         "categories": categories,

@@ -119,3 +119,38 @@ def decision_inputs(
         agreements=agreements_addressed_to(agency),
         consents=consents_on(referral_ids),
     )
+
+
+def agencies_led_to(
+    *, agreements: Iterable[UUID] = (), consents: Iterable[UUID] = ()
+) -> dict[UUID, frozenset[UUID]]:
+    """The agencies each agreement or consent id leads to, for the naming rule: an agreement's
+    provider, recipient and author in any of its versions; a consent's recorder, withdrawer and
+    every recipient its provisions name. Two queries at most."""
+    led: dict[UUID, set[UUID]] = defaultdict(set)
+    agreement_ids = {a for a in agreements if a}
+    if agreement_ids:
+        rows = AgreementVersion.objects.filter(agreement_id__in=agreement_ids).values_list(
+            "agreement_id", "provider_id", "recipient_id", "created_by_id"
+        )
+        for agreement_id, *agencies in rows:
+            led[agreement_id].update(a for a in agencies if a)
+    consent_ids = {c for c in consents if c}
+    if consent_ids:
+        rows = Consent.objects.filter(id__in=consent_ids).values_list(
+            "id", "recorded_by_id", "withdrawn_by_id", "provisions"
+        )
+        for consent_id, recorded_by, withdrawn_by, provisions in rows:
+            led[consent_id].update(a for a in (recorded_by, withdrawn_by) if a)
+            led[consent_id].update(
+                UUID(r) for p in provisions for r in p.get("recipients", ()) if r
+            )
+    return {ref: frozenset(agencies) for ref, agencies in led.items()}
+
+
+def agency_kinds(agency_ids: Iterable[UUID | str | None]) -> dict[UUID, str]:
+    """One query for the kind of each agency an output may name (for the naming rule)."""
+    ids = {UUID(str(a)) for a in agency_ids if a}
+    if not ids:
+        return {}
+    return dict(Agency.objects.filter(id__in=ids).values_list("id", "kind"))

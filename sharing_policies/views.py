@@ -18,12 +18,18 @@ from hub.conditional import check_if_match, etag_of
 from hub.exceptions import NotAParty
 from hub.serializers import timestamp
 from referrals.models import Referral
-from referrals.representation import VICTIM_SERVICE_KIND
 from referrals.selectors import referral_get_visible, referral_queryset
 from sharing_policies import services
 from sharing_policies.decision import Decision
-from sharing_policies.models import Agreement, AgreementVersion
-from sharing_policies.selectors import current_agreement_versions, decision_inputs
+from sharing_policies.models import AgreementVersion
+from sharing_policies.naming import Naming, naming_in_referral
+from sharing_policies.selectors import (
+    agencies_led_to,
+    agency_kinds,
+    current_agreement_versions,
+    decision_inputs,
+    parties_of,
+)
 from sharing_policies.serializers import (
     AgreementCreateSerializer,
     AgreementPatchSerializer,
@@ -46,13 +52,28 @@ def agreements_visible_to(agency: Agency) -> QuerySet[AgreementVersion]:
     )
 
 
-def render_agreement(row: AgreementVersion) -> dict[str, Any]:
+def agreements_naming(reader: Agency, rows: list[AgreementVersion]) -> Naming:
+    """The naming rule for a list of agreements: outside any referral, a victim service is
+    named only to itself and to the hub operator (an agreement with one would otherwise tell
+    whoever sees a `victim_service` supplier which service it is)."""
+    return Naming.from_kinds(
+        reader=reader.id,
+        kinds=agency_kinds(
+            a for row in rows for a in (row.provider_id, row.recipient_id, row.created_by_id)
+        ),
+        everything=reader.kind == AgencyKind.HUB_OPERATOR,
+    )
+
+
+def render_agreement(row: AgreementVersion, naming: Naming) -> dict[str, Any]:
+    """An agreement version; agency references by the naming rule (`victim_service` in place
+    of an id the reader may not be told)."""
     return {
         "id": str(row.agreement_id),
         "version": row.version,
         "name": row.name,
-        "provider": str(row.provider_id),
-        "recipient": str(row.recipient_id) if row.recipient_id else None,
+        "provider": naming.agency(row.provider_id),
+        "recipient": naming.agency(row.recipient_id),
         "recipient_kind": row.recipient_kind or None,
         "purposes": row.purposes,
         "grants": row.grants,
@@ -61,8 +82,13 @@ def render_agreement(row: AgreementVersion) -> dict[str, Any]:
         "review_date": row.review_date.isoformat() if row.review_date else None,
         "status": row.status,
         "created_at": timestamp(row.created_at),
-        "created_by": str(row.created_by_id),
+        "created_by": naming.agency(row.created_by_id),
     }
+
+
+def render_agreements(reader: Agency, rows: list[AgreementVersion]) -> list[dict[str, Any]]:
+    naming = agreements_naming(reader, rows)
+    return [render_agreement(row, naming) for row in rows]
 
 
 class AgreementListView(HubViewMixin, GenericAPIView):
@@ -80,7 +106,7 @@ class AgreementListView(HubViewMixin, GenericAPIView):
     @extend_schema(summary="List sharing agreements", responses=AgreementSerializer(many=True))
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response([render_agreement(row) for row in page])
+        return self.get_paginated_response(render_agreements(self.actor.agency, list(page)))
 
     @extend_schema(
         summary="Publish a sharing agreement over data your agency supplies",
@@ -91,7 +117,7 @@ class AgreementListView(HubViewMixin, GenericAPIView):
         serializer = AgreementCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         row = services.agreement_create(actor=self.actor, data=serializer.validated_data)
-        view = render_agreement(row)
+        (view,) = render_agreements(self.actor.agency, [row])
         return Response(
             view,
             status=status.HTTP_201_CREATED,
@@ -113,7 +139,7 @@ class AgreementDetailView(HubViewMixin, GenericAPIView):
 
     @extend_schema(summary="Read a sharing agreement")
     def get(self, request: Request, agreement_id: UUID) -> Response:
-        view = render_agreement(self.current(agreement_id))
+        (view,) = render_agreements(self.actor.agency, [self.current(agreement_id)])
         return Response(view, headers={"ETag": etag_of(view)})
 
     @extend_schema(
@@ -125,11 +151,12 @@ class AgreementDetailView(HubViewMixin, GenericAPIView):
         serializer = AgreementPatchSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         with transaction.atomic():
-            check_if_match(request, etag_of(render_agreement(self.current(agreement_id))))
+            (before,) = render_agreements(self.actor.agency, [self.current(agreement_id)])
+            check_if_match(request, etag_of(before))
             row = services.agreement_change(
                 actor=self.actor, agreement_id=agreement_id, changes=serializer.validated_data
             )
-        view = render_agreement(row)
+        (view,) = render_agreements(self.actor.agency, [row])
         return Response(view, headers={"ETag": etag_of(view)})
 
 
@@ -179,51 +206,35 @@ class ExplainView(HubViewMixin, GenericAPIView):
             decision = inputs.decide(referral)
             self.access.referrals.append(referral.id)
             self.record_access(status.HTTP_200_OK)
-        names_partner_service = operator or decision.sees(Category.PARTNER_IDENTITY)
-        return Response(
-            explanation(referral, target, params["purpose"], decision, names_partner_service)
-        )
+        return Response(explanation(referral, target, params["purpose"], decision, operator))
 
 
 def explanation(
-    referral: Referral,
-    agency: Agency,
-    purpose: str,
-    decision: Decision,
-    names_partner_service: bool,
+    referral: Referral, agency: Agency, purpose: str, decision: Decision, operator: bool
 ) -> dict[str, Any]:
-    def name(agency_id: UUID | None) -> str | None:
-        if agency_id is None:
-            return None
-        if agency_id == referral.partner_service_id and not names_partner_service:
-            return VICTIM_SERVICE_KIND
-        return str(agency_id)
-
+    """The decision, category by category, with what each disclosure rested on. Agencies,
+    agreements and consents are named by the naming rule, for the agency asked about (the hub
+    operator's DPO: everything)."""
     withheld = {w.category: w for w in decision.withheld}
-    # An agreement published by the partner service leads back to it: to an agency that may
-    # not know who supports her, such agreements are not named (nor the consent beside one).
-    hidden_agreements = (
-        set()
-        if names_partner_service or referral.partner_service_id is None
-        else set(
-            Agreement.objects.filter(
-                provider_id=referral.partner_service_id,
-                id__in={a for w in decision.withheld for a, _ in w.agreements}
-                | {b.agreement for b in decision.bases if b.agreement},
-            ).values_list("id", flat=True)
-        )
+    led = agencies_led_to(
+        agreements={a for w in decision.withheld for a, _ in w.agreements}
+        | {b.agreement for b in decision.bases if b.agreement},
+        consents={b.consent for b in decision.bases if b.consent},
     )
+    naming = naming_in_referral(
+        parties=parties_of(referral), decision=decision, everything=operator
+    ).knowing_kinds(agency_kinds(a for agencies in led.values() for a in agencies))
 
     def basis_view(basis: Any) -> dict[str, Any]:
-        hidden = basis.agreement in hidden_agreements or name(basis.supplier) == (
-            VICTIM_SERVICE_KIND
+        named = naming.basis_named(
+            supplier=basis.supplier, refs=(basis.agreement, basis.consent), led=led
         )
         return {
-            "supplier": name(basis.supplier),
+            "supplier": naming.agency(basis.supplier),
             "lawful_basis": basis.lawful_basis,
-            "agreement": None if hidden or not basis.agreement else str(basis.agreement),
-            "agreement_version": None if hidden else basis.agreement_version,
-            "consent": None if hidden or not basis.consent else str(basis.consent),
+            "agreement": str(basis.agreement) if named and basis.agreement else None,
+            "agreement_version": basis.agreement_version if named else None,
+            "consent": str(basis.consent) if named and basis.consent else None,
         }
 
     categories = []
@@ -239,7 +250,7 @@ def explanation(
                 "agreements": [
                     {"id": str(a), "version": v}
                     for a, v in (reason.agreements if reason else ())
-                    if a not in hidden_agreements
+                    if naming.reference(a, led.get(a)) is not None
                 ],
             }
         )

@@ -17,6 +17,7 @@ from django.test import override_settings
 from agencies.models import Agency, AgencyKind
 from audit.models import AccessRecord, FlagReview
 from referrals.models import Referral
+from sharing_policies.naming import Naming
 from tests.conftest import referral_body
 
 pytestmark = pytest.mark.django_db
@@ -281,8 +282,9 @@ def test_agency_dpo_sees_its_own_requests_and_disclosures_of_what_it_supplied(sc
     assert provider_read["disclosed"] == ["risk", "subject.identity"]
     assert provider_read["client"] is None and provider_read["ip"] is None
     assert provider_read["justification"] is None and provider_read["persons"] == []
-    # The victim service read probation's data too: it is named only by its kind.
-    (service_read,) = by_agency.pop(None)
+    # The victim service read probation's data too. Probation referred her case and supplied
+    # partner.identity (rule 0): it may know who supports her, so the service is named.
+    (service_read,) = by_agency.pop(str(world[VS].id))
     assert service_read["agency_kind"] == "victim_service"
     assert service_read["disclosed"] == ["partner.contact", "risk"]
     assert by_agency == {}
@@ -374,7 +376,14 @@ def test_an_agreement_behind_a_hidden_supplier_is_not_named():
         ],
     )
     reader = Reader(Agency(id=police, kind=AgencyKind.POLICE))
-    facts = PageFacts(kinds={str(service): VS, str(police): "police"}, identities={})
+    kinds = {service: VS, police: "police"}
+    facts = PageFacts(
+        kinds={str(a): kind for a, kind in kinds.items()},
+        identities={},
+        partner_services_known={},
+        naming=Naming.from_kinds(reader=police, kinds=kinds),
+        led={},
+    )
 
     (decision,) = record_view(record, reader, facts)["decisions"]
 
@@ -457,9 +466,9 @@ def test_export_never_loads_every_record_at_once(scene, monkeypatch):
     sizes = []
     real_views_of, real_chunks = views.record_views, views.chunks
 
-    def counting(records, reader):
+    def counting(records, reader, filters):
         sizes.append(len(records))
-        return real_views_of(records, reader)
+        return real_views_of(records, reader, filters)
 
     monkeypatch.setattr(views, "chunks", lambda records: real_chunks(records, 2))
     monkeypatch.setattr(views, "record_views", counting)
@@ -604,10 +613,9 @@ def test_accesses_name_the_partner_service_only_to_who_may_know_it(scene):
 
     # The referrer supplied partner.identity: it knows the partner service.
     assert str(world[VS].id) in {a["agency"] for a in referrer_view}
-    # The provider may never see partner.identity: the service is only "a victim service".
-    (service_read,) = [a for a in provider_view if a["agency_kind"] == VS]
-    assert service_read["agency"] is None
-    assert service_read["categories"] == ["programme.progress"]
+    # The provider may never see partner.identity: even that a victim service read its
+    # reports (when, for what purpose) would tell, with its one agreement, which one it is.
+    assert [a for a in provider_view if a["agency_kind"] == VS] == []
     assert str(world[VS].id) not in json.dumps(provider_view)
 
 
