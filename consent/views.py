@@ -21,11 +21,13 @@ from hub.conditional import etag_of
 from hub.exceptions import NotAParty, PolicyViolation
 from hub.serializers import timestamp
 from referrals.models import Referral
+from sharing_policies.naming import Naming
+from sharing_policies.selectors import agency_kinds
 
 
 def consents_visible_to(agency: Agency) -> QuerySet[Consent]:
     """Consents on referrals the agency made or supports the partner on."""
-    return Consent.objects.filter(
+    return Consent.objects.select_related("referral").filter(
         Q(referral__referrer=agency) | Q(referral__partner_service=agency)
     )
 
@@ -41,12 +43,34 @@ def consent_status(consent: Consent) -> str:
     return "active"
 
 
-def render_consent(consent: Consent) -> dict[str, Any]:
+def consents_naming(reader: Agency, consents: list[Consent]) -> Naming:
+    """The naming rule for consents: their readers (the referrer and the partner service) may
+    name the partner service of the consent's referral; any other victim service a provision
+    names is given by its kind (`consent_naming` adds the referral's partner service)."""
+    return Naming.from_kinds(
+        reader=reader.id,
+        kinds=agency_kinds(
+            r for consent in consents for p in consent.provisions for r in p.get("recipients", ())
+        ),
+    )
+
+
+def consent_naming(naming: Naming, consent: Consent) -> Naming:
+    return naming.knowing([consent.referral.partner_service_id])
+
+
+def render_consent(consent: Consent, naming: Naming) -> dict[str, Any]:
+    provisions = [
+        {**p, "recipients": [naming.agency(UUID(r)) for r in p["recipients"]]}
+        if p.get("recipients")
+        else p
+        for p in consent.provisions
+    ]
     return {
         "id": str(consent.id),
         "referral": str(consent.referral_id),
         "data_subject": consent.data_subject,
-        "provisions": consent.provisions,
+        "provisions": provisions,
         "valid_from": consent.valid_from.isoformat(),
         "valid_to": consent.valid_to.isoformat() if consent.valid_to else None,
         "evidence": consent.evidence,
@@ -66,10 +90,13 @@ class ConsentViewMixin(HubViewMixin):
             raise NotAParty("No consent with this id is visible to your agency.")
         return consent
 
-    def noted(self, consent: Consent) -> dict[str, Any]:
-        if consent.referral_id not in self.access.referrals:
-            self.access.referrals.append(consent.referral_id)
-        return render_consent(consent)
+    def noted(self, consents: list[Consent]) -> list[dict[str, Any]]:
+        """The consents as this agency may see them, noted for the access record."""
+        naming = consents_naming(self.actor.agency, consents)
+        for consent in consents:
+            if consent.referral_id not in self.access.referrals:
+                self.access.referrals.append(consent.referral_id)
+        return [render_consent(c, consent_naming(naming, c)) for c in consents]
 
 
 class ConsentListView(ConsentViewMixin, GenericAPIView):
@@ -101,7 +128,7 @@ class ConsentListView(ConsentViewMixin, GenericAPIView):
     def get(self, request: Request) -> Response:
         with transaction.atomic():
             page = self.paginate_queryset(self.get_queryset())
-            results = [self.noted(consent) for consent in page]
+            results = self.noted(list(page))
             self.record_access(status.HTTP_200_OK)
         return self.get_paginated_response(results)
 
@@ -133,7 +160,7 @@ class ConsentListView(ConsentViewMixin, GenericAPIView):
             consent = services.consent_record(
                 actor=self.actor, referral=referral, data=serializer.validated_data
             )
-            view = self.noted(consent)
+            (view,) = self.noted([consent])
             self.record_access(status.HTTP_201_CREATED)
         return Response(
             view,
@@ -151,7 +178,7 @@ class ConsentDetailView(ConsentViewMixin, GenericAPIView):
     @extend_schema(summary="Read a consent")
     def get(self, request: Request, consent_id: UUID) -> Response:
         with transaction.atomic():
-            view = self.noted(self.consent(consent_id))
+            (view,) = self.noted([self.consent(consent_id)])
             self.record_access(status.HTTP_200_OK)
         return Response(view, headers={"ETag": etag_of(view)})
 
@@ -177,6 +204,6 @@ class ConsentWithdrawView(ConsentViewMixin, GenericAPIView):
                 reason=serializer.validated_data["reason"],
                 actor=self.actor,
             )
-            view = self.noted(consent)
+            (view,) = self.noted([consent])
             self.record_access(status.HTTP_200_OK)
         return Response(view)

@@ -446,3 +446,29 @@ def test_a_person_never_shown_to_a_dpo_answers_like_a_random_id(scene):
     assert hidden.status_code == random.status_code == 422
     assert hidden.json()["detail"] == random.json()["detail"]
     assert hidden.json()["errors"] == random.json()["errors"]
+
+
+def test_a_consent_names_only_the_referrals_own_partner_service(scene):
+    referrer = scene["clients"][P]
+    service, elsewhere = str(scene["world"][VS].id), str(scene["other_service"].id)
+    police = str(scene["world"][POLICE].id)
+    provision = {"type": "permit", "categories": ["partner.contact"]}
+
+    recorded = ok(
+        referrer.post(
+            "/api/v1/consents/",
+            {
+                "referral": scene["referral"]["id"],
+                "data_subject": "partner",
+                "provisions": [{**provision, "recipients": [service, elsewhere, police]}],
+                "valid_from": str(TODAY),
+                "evidence": {"method": "signed_form", "reference": "F-10"},
+            },
+            format="json",
+        )
+    )
+
+    # A victim service that supports nobody on this referral is given by its kind only.
+    assert recorded["provisions"][0]["recipients"] == [service, VICTIM_SERVICE, police]
+    listed = ok(referrer.get("/api/v1/consents/"))["results"]
+    assert elsewhere not in json.dumps(listed)
