@@ -180,7 +180,8 @@ class AccessSerializer(serializers.Serializer):
     at = serializers.DateTimeField()
     agency = serializers.CharField(
         allow_null=True,
-        help_text="The agency that accessed; null for a victim service you may not know of.",
+        help_text="The agency that accessed. A partner service you may not know of is not "
+        "named, and its accesses are left out: when and why it read would tell who it is.",
     )
     agency_kind = serializers.ChoiceField(choices=AgencyKind.choices)
     purpose = serializers.ChoiceField(choices=PURPOSE_VALUES, allow_null=True)

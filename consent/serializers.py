@@ -12,8 +12,11 @@ from sharing_policies.vocabulary import CATEGORY_VALUES, PURPOSE_VALUES
 CONSENT_STATUSES = ["active", "withdrawn", "expired", "pending"]
 
 
+PROVISION_TYPES = ["permit", "deny"]
+
+
 class ProvisionSerializer(StrictSerializer):
-    type = serializers.ChoiceField(choices=["permit", "deny"])
+    type = serializers.ChoiceField(choices=PROVISION_TYPES)
     categories = serializers.ListField(
         child=serializers.ChoiceField(choices=CATEGORY_VALUES),
         min_length=1,
@@ -61,11 +64,20 @@ class WithdrawalSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=2000)
 
 
+class ProvisionViewSerializer(ProvisionSerializer):
+    recipients = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="Agency ids; a victim service other than the referral's partner service is "
+        "given only by its kind, `victim_service` (DESIGN.md, *Parties and suppliers*).",
+    )
+
+
 class ConsentSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     referral = serializers.UUIDField()
     data_subject = serializers.ChoiceField(choices=DataSubject.choices)
-    provisions = ProvisionSerializer(many=True)
+    provisions = ProvisionViewSerializer(many=True)
     valid_from = serializers.DateField()
     valid_to = serializers.DateField(allow_null=True)
     evidence = serializers.DictField(help_text="`method`, `reference`, and who recorded it.")

@@ -294,6 +294,7 @@ SPECTACULAR_SETTINGS = {
         "ConsentStatusEnum": "consent.serializers.CONSENT_STATUSES",
         "AccessOutcomeEnum": "audit.models.Outcome",
         "ContactOutcomeEnum": "referrals.serializers.CONTACT_OUTCOMES",
+        "ProvisionTypeEnum": "consent.serializers.PROVISION_TYPES",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

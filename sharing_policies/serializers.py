@@ -70,12 +70,18 @@ class AgreementCreateSerializer(AgreementChangeSerializer):
         return attrs
 
 
+AGENCY_NAMED = (
+    "An agency id; a victim service is given only by its kind, `victim_service`, "
+    "to anyone but itself and the hub operator (DESIGN.md, *Parties and suppliers*)."
+)
+
+
 class AgreementSerializer(serializers.Serializer):
     id = serializers.UUIDField(help_text="Stable across versions.")
     version = serializers.IntegerField()
     name = serializers.CharField()
-    provider = serializers.CharField()
-    recipient = serializers.CharField(allow_null=True)
+    provider = serializers.CharField(help_text=AGENCY_NAMED)
+    recipient = serializers.CharField(allow_null=True, help_text=AGENCY_NAMED)
     recipient_kind = serializers.ChoiceField(choices=AgencyKind.choices, allow_null=True)
     purposes = serializers.ListField(child=serializers.ChoiceField(choices=PURPOSE_VALUES))
     grants = GrantSerializer(many=True)
@@ -84,7 +90,9 @@ class AgreementSerializer(serializers.Serializer):
     review_date = serializers.DateField(allow_null=True)
     status = serializers.ChoiceField(choices=AgreementStatus.choices)
     created_at = serializers.DateTimeField(help_text="When this version was made.")
-    created_by = serializers.CharField(help_text="The agency that made this version.")
+    created_by = serializers.CharField(
+        help_text="The agency that made this version (named as `provider` is)."
+    )
 
 
 class AgreementRefSerializer(serializers.Serializer):
