@@ -166,6 +166,20 @@ def export_rows(records: Any, reader: Reader, filters: dict[str, Any]) -> Iterat
         yield from record_views([as_record(item) for item in chunk], reader, filters)
 
 
+def visible_count(records: Any, reader: Reader, filters: dict[str, Any], at_most: int) -> int:
+    """How many records the export would hold, counting only what the reader sees (up to
+    `at_most`): a count over the stored whole would tell, at the limit, that records hidden
+    from the reader exist. The hub operator's DPO sees every record: a count in SQL."""
+    if reader.sees_everything:
+        return records[:at_most].count()
+    seen = 0
+    for _ in export_rows(records, reader, filters):
+        seen += 1
+        if seen >= at_most:
+            break
+    return seen
+
+
 def csv_stream(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -209,7 +223,7 @@ class AuditExportView(AuditViewMixin, GenericAPIView):
         limit = settings.AUDIT_EXPORT_MAX_RECORDS
         records = self.filtered(ExportFilterSerializer).order_by(*NEWEST_FIRST)
         with transaction.atomic():
-            if records[: limit + 1].count() > limit:
+            if visible_count(records, self.reader, self.filters, limit + 1) > limit:
                 raise PolicyViolation(
                     f"The export would hold more than {limit} records: narrow the filters."
                 )

@@ -9,8 +9,10 @@ import uuid
 from typing import Any
 
 import pytest
+from django.test import override_settings
 
 from agencies.models import AgencyKind
+from audit.models import AccessRecord
 from sharing_policies.decision import Decision, ReferralParties, Role
 from sharing_policies.naming import VICTIM_SERVICE, Naming, naming_in_referral
 from sharing_policies.vocabulary import Category
@@ -473,3 +475,21 @@ def test_a_consent_names_only_the_referrals_own_partner_service(scene):
     assert sorted(recipients) == sorted([service, VICTIM_SERVICE, police])
     listed = ok(referrer.get("/api/v1/consents/"))["results"]
     assert elsewhere not in json.dumps(listed)
+
+
+def test_the_export_limit_counts_only_what_the_reader_sees(scene):
+    provider = scene["clients"][PP]
+    visible = len(
+        json.loads(text_of([provider.get("/api/v1/audit/events/export/")]).split("\n")[0])
+    )
+    hidden = AccessRecord.objects.filter(agency_ref=str(scene["world"][VS].id)).count()
+    assert hidden, "the victim service's reads exist, and are hidden from the provider"
+
+    with override_settings(AUDIT_EXPORT_MAX_RECORDS=visible):
+        at_the_limit = provider.get("/api/v1/audit/events/export/")
+    with override_settings(AUDIT_EXPORT_MAX_RECORDS=visible - 1):
+        over_it = provider.get("/api/v1/audit/events/export/")
+
+    # Counting the stored records would refuse at the limit, telling hidden records exist.
+    assert at_the_limit.status_code == 200
+    assert over_it.status_code == 422
