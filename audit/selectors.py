@@ -244,9 +244,21 @@ def record_views(
 ) -> list[dict[str, Any]]:
     """The records as this DPO may see them, and of those only the ones whose visible
     projection matches the filters (the search's SQL gives a superset: see `visible_match`)."""
+    return [view for _, view in visible_records(records, reader, filters)]
+
+
+def visible_records(
+    items: list[Any], reader: Reader, filters: dict[str, Any] | None = None
+) -> list[tuple[Any, dict[str, Any]]]:
+    """`(item, view)` for each search item (a record, or an index entry standing for one)
+    whose record this DPO sees and whose visible projection matches the filters, in order."""
+    records = [as_record(item) for item in items]
     facts = page_facts(records, reader)
-    views = (record_view(record, reader, facts) for record in records)
-    return [v for v in views if v is not None and visible_match(v, filters or {})]
+    views = (
+        (item, record_view(record, reader, facts))
+        for item, record in zip(items, records, strict=True)
+    )
+    return [(i, v) for i, v in views if v is not None and visible_match(v, filters or {})]
 
 
 def visible_match(view: dict[str, Any], filters: dict[str, Any]) -> bool:

@@ -34,6 +34,7 @@ from audit.selectors import (
     record_views,
     review_view,
     unknown_filter_ids,
+    visible_records,
 )
 from audit.serializers import (
     AccessRecordSerializer,
@@ -47,11 +48,12 @@ from audit.serializers import (
 )
 from hub.api import HubViewMixin
 from hub.exceptions import Conflict, PolicyViolation, RoleNotPermitted
+from hub.pagination import visible_page
 from hub.problems import ProblemJSONRenderer
 from hub.serializers import timestamp
 from referrals.models import Person
 from referrals.selectors import referral_get_visible
-from sharing_policies.naming import naming_in_referral
+from sharing_policies.naming import Naming, naming_in_referral
 from sharing_policies.selectors import decision_inputs, parties_of
 from sharing_policies.vocabulary import Purpose
 
@@ -107,10 +109,13 @@ class AuditEventsView(AuditViewMixin, GenericAPIView):
     )
     def get(self, request: Request) -> Response:
         with transaction.atomic():
-            page = self.paginate_queryset(self.get_queryset())
-            results = record_views([as_record(item) for item in page], self.reader, self.filters)
+            response = visible_page(
+                self.get_queryset(),
+                request,
+                render=lambda items: visible_records(items, self.reader, self.filters),
+            )
             self.record_access(status.HTTP_200_OK)
-        return self.get_paginated_response(results)
+        return response
 
 
 class CSVRenderer(renderers.BaseRenderer):
@@ -350,8 +355,8 @@ class SubjectReportView(AuditViewMixin, GenericAPIView):
 class ReferralAccessesView(HubViewMixin, GenericAPIView):
     """Who accessed this referral: your own agency's accesses, and other agencies' accesses to
     the categories you supplied (a supplier's right to know who used its data), newest first.
-    Agency, when, purpose and categories; never a justification. A page may hold fewer entries
-    than `page_size`: accesses you may not see are skipped."""
+    Agency, when, purpose and categories; never a justification. Accesses you may not see are
+    skipped without a trace: pages are full, and the cursor never points at one."""
 
     required_scopes = {"get": ["referrals:read"]}
     serializer_class = AccessSerializer
@@ -370,30 +375,40 @@ class ReferralAccessesView(HubViewMixin, GenericAPIView):
             records = AccessRecord.objects.filter(
                 id__in=indexed(IndexKind.REFERRAL, referral.id)
             ).filter(id__in=indexed(IndexKind.AGENCY, agency.id))
-            page = list(self.paginate_queryset(records))
             naming = naming_in_referral(parties=parties_of(referral), decision=decision)
-            results = []
-            for record in page:
-                categories = categories_for(record, str(referral.id), str(agency.id))
-                requester = UUID(record.agency_ref) if record.agency_ref else None
-                if categories is None or not naming.names(requester):
-                    # A partner service's access is not shown to who may not know it: even
-                    # its time, purpose and categories could tell which service it is.
-                    continue
-                results.append(
-                    {
-                        "at": timestamp(record.at),
-                        "agency": naming.agency(requester),
-                        "agency_kind": record.agency_kind,
-                        "purpose": record.purpose or None,
-                        "categories": categories,
-                        "method": record.method if record.agency_ref == str(agency.id) else None,
-                        "outcome": record.outcome,
-                    }
-                )
+            response = visible_page(
+                records,
+                request,
+                render=lambda page: [
+                    (record, view)
+                    for record in page
+                    if (view := access_view(record, referral, agency.id, naming)) is not None
+                ],
+            )
             self.access.referrals.append(referral.id)
             self.record_access(status.HTTP_200_OK)
-        return self.get_paginated_response(results)
+        return response
+
+
+def access_view(
+    record: AccessRecord, referral: Any, reader: UUID, naming: Naming
+) -> dict[str, Any] | None:
+    """One access as this party sees it, or None when it does not see it: neither its own nor
+    one to categories it supplied, or by a partner service it may not know of (even its time,
+    purpose and categories could tell which service it is)."""
+    categories = categories_for(record, str(referral.id), str(reader))
+    requester = UUID(record.agency_ref) if record.agency_ref else None
+    if categories is None or not naming.names(requester):
+        return None
+    return {
+        "at": timestamp(record.at),
+        "agency": naming.agency(requester),
+        "agency_kind": record.agency_kind,
+        "purpose": record.purpose or None,
+        "categories": categories,
+        "method": record.method if record.agency_ref == str(reader) else None,
+        "outcome": record.outcome,
+    }
 
 
 def categories_for(record: AccessRecord, referral: str, agency: str) -> list[str] | None:

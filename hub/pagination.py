@@ -1,10 +1,17 @@
 """Cursor pagination answering {"results": [...], "next": CURSOR_URL | null}."""
 
+import binascii
+from base64 import urlsafe_b64decode, urlsafe_b64encode
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Q
 from rest_framework import pagination
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 
 
 class CursorPagination(pagination.CursorPagination):
@@ -34,3 +41,73 @@ class CursorPagination(pagination.CursorPagination):
                 "next": {"type": ["string", "null"], "format": "uri"},
             },
         }
+
+
+Rendered = tuple[Any, dict[str, Any]]
+
+
+def visible_page(
+    queryset: Any,
+    request: Any,
+    *,
+    render: Callable[[list[Any]], list[Rendered]],
+    ordering: tuple[str, str] = ("-at", "-id"),
+) -> Response:
+    """A page of what the reader sees, where only rendering tells (an access record's visible
+    projection, a referral whose view changed): `render` takes a batch of items and returns
+    `(item, view)` for the visible ones, in order.
+
+    Pages are filled with visible items, the cursor is the position of the last one shown, and
+    `next` is given only when a further visible item exists. A page left short by skipped
+    items, or a cursor at a skipped item's position, would tell the reader that something it
+    may not see is there, and when (DESIGN.md: no count, id or filter tells more than the view).
+    Newest first over (timestamp, id); the cursor is opaque (`cursor`, a bad one is a 400).
+    """
+    size = CursorPagination().get_page_size(request) or CursorPagination.page_size
+    time_field, id_field = (name.lstrip("-") for name in ordering)
+    position = decode_position(
+        request.query_params.get("cursor"), queryset.model._meta.get_field(id_field)
+    )
+    items = queryset.order_by(*ordering)
+    if position is not None:
+        at, last_id = position
+        items = items.filter(
+            Q(**{f"{time_field}__lt": at}) | Q(**{time_field: at, f"{id_field}__lt": last_id})
+        )
+    shown: list[Rendered] = []
+    batch, offset = max(size + 1, 50), 0
+    while len(shown) <= size:
+        chunk = list(items[offset : offset + batch])
+        shown.extend(render(chunk))
+        offset += batch
+        if len(chunk) < batch:
+            break
+    page, more = shown[:size], len(shown) > size
+    next_link = None
+    if more and page:
+        last = page[-1][0]
+        cursor = encode_position(getattr(last, time_field), getattr(last, id_field))
+        next_link = replace_query_param(request.build_absolute_uri(), "cursor", cursor)
+    return Response({"results": [view for _, view in page], "next": next_link})
+
+
+def encode_position(at: datetime, item_id: Any) -> str:
+    return urlsafe_b64encode(f"{at.isoformat()}|{item_id}".encode()).decode()
+
+
+def decode_position(cursor: str | None, id_field: Any) -> tuple[datetime, Any] | None:
+    """The (timestamp, id) a cursor names; the id as the ordering's id field takes it."""
+    if cursor is None:
+        return None
+    try:
+        text = urlsafe_b64decode(cursor.encode("ascii")).decode()
+        if not text.isprintable():
+            raise ValueError("a control character in a cursor")
+        at, item_id = text.split("|")
+        position = datetime.fromisoformat(at), id_field.to_python(item_id)
+    except (ValueError, UnicodeError, binascii.Error, DjangoValidationError) as exc:
+        raise ValidationError({"cursor": ["Invalid cursor."]}) from exc
+    bigint = isinstance(position[1], int) and not -(2**63) <= position[1] < 2**63
+    if position[0].tzinfo is None or bigint:
+        raise ValidationError({"cursor": ["Invalid cursor."]})
+    return position

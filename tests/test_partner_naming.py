@@ -6,7 +6,9 @@ kept as tests."""
 import datetime
 import json
 import uuid
+from base64 import urlsafe_b64decode, urlsafe_b64encode
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 from django.test import override_settings
@@ -493,3 +495,45 @@ def test_the_export_limit_counts_only_what_the_reader_sees(scene):
     # Counting the stored records would refuse at the limit, telling hidden records exist.
     assert at_the_limit.status_code == 200
     assert over_it.status_code == 422
+
+
+@pytest.mark.parametrize("path", ["/api/v1/audit/events/", "accesses"])
+def test_pages_never_tell_a_reader_that_something_hidden_lies_between(scene, path):
+    provider = scene["clients"][PP]
+    if path == "accesses":
+        path = f"/api/v1/referrals/{scene['referral']['id']}/accesses/"
+    everything = ok(provider.get(path, {"page_size": 200}))["results"]
+
+    pages, page = [], ok(provider.get(path, {"page_size": 1}))
+    while True:
+        pages.append(page)
+        if not page["next"]:
+            break
+        cursor = parse_qs(urlparse(page["next"]).query)["cursor"][0]
+        at = urlsafe_b64decode(cursor).decode().split("|")[0]
+        # The cursor is where the last shown item was, never a skipped one.
+        assert datetime.datetime.fromisoformat(at) == datetime.datetime.fromisoformat(
+            page["results"][-1]["at"].replace("Z", "+00:00")
+        )
+        page = ok(provider.get(page["next"]))
+
+    # Every page is full, and the last one says so: nothing hidden shows as a gap.
+    assert all(len(p["results"]) == 1 for p in pages)
+    assert len(pages) >= len(everything) >= 2
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        urlsafe_b64encode(b"not-a-date|1").decode(),
+        urlsafe_b64encode(b"2026-01-01T00:00:00+00:00|" + str(10**30).encode()).decode(),
+        urlsafe_b64encode(b"2026-01-01T00:00:00|1").decode(),
+        urlsafe_b64encode(b"2026-01-01T00:00:00+00:00\x00|1").decode(),
+        "%%%",
+    ],
+)
+def test_a_crafted_cursor_on_a_visible_page_is_a_400(scene, cursor):
+    response = scene["clients"][PP].get("/api/v1/audit/events/", {"cursor": cursor})
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "cursor"
