@@ -109,13 +109,13 @@ class AuditEventsView(AuditViewMixin, GenericAPIView):
     )
     def get(self, request: Request) -> Response:
         with transaction.atomic():
-            response = visible_page(
+            page, next_link = visible_page(
                 self.get_queryset(),
                 request,
-                render=lambda items: visible_records(items, self.reader, self.filters),
+                keep=lambda items: visible_records(items, self.reader, self.filters),
             )
             self.record_access(status.HTTP_200_OK)
-        return response
+        return Response({"results": [view for _, view in page], "next": next_link})
 
 
 class CSVRenderer(renderers.BaseRenderer):
@@ -376,10 +376,10 @@ class ReferralAccessesView(HubViewMixin, GenericAPIView):
                 id__in=indexed(IndexKind.REFERRAL, referral.id)
             ).filter(id__in=indexed(IndexKind.AGENCY, agency.id))
             naming = naming_in_referral(parties=parties_of(referral), decision=decision)
-            response = visible_page(
+            page, next_link = visible_page(
                 records,
                 request,
-                render=lambda page: [
+                keep=lambda page: [
                     (record, view)
                     for record in page
                     if (view := access_view(record, referral, agency.id, naming)) is not None
@@ -387,7 +387,7 @@ class ReferralAccessesView(HubViewMixin, GenericAPIView):
             )
             self.access.referrals.append(referral.id)
             self.record_access(status.HTTP_200_OK)
-        return response
+        return Response({"results": [view for _, view in page], "next": next_link})
 
 
 def access_view(

@@ -43,19 +43,20 @@ class CursorPagination(pagination.CursorPagination):
         }
 
 
-Rendered = tuple[Any, dict[str, Any]]
+Kept = tuple[Any, Any]
 
 
 def visible_page(
     queryset: Any,
     request: Any,
     *,
-    render: Callable[[list[Any]], list[Rendered]],
+    keep: Callable[[list[Any]], list[Kept]],
     ordering: tuple[str, str] = ("-at", "-id"),
-) -> Response:
-    """A page of what the reader sees, where only rendering tells (an access record's visible
-    projection, a referral whose view changed): `render` takes a batch of items and returns
-    `(item, view)` for the visible ones, in order.
+) -> tuple[list[Kept], str | None]:
+    """A page of what the reader sees, where only the decision or the rendering tells (an
+    access record's visible projection, a referral whose view changed): `keep` takes a batch
+    of items and returns `(item, what it made of it)` for the visible ones, in order. Returns
+    the page's pairs and the `next` link.
 
     Pages are filled with visible items, the cursor is the position of the last one shown, and
     `next` is given only when a further visible item exists. A page left short by skipped
@@ -74,21 +75,21 @@ def visible_page(
         items = items.filter(
             Q(**{f"{time_field}__lt": at}) | Q(**{time_field: at, f"{id_field}__lt": last_id})
         )
-    shown: list[Rendered] = []
+    kept: list[Kept] = []
     batch, offset = max(size + 1, 50), 0
-    while len(shown) <= size:
+    while len(kept) <= size:
         chunk = list(items[offset : offset + batch])
-        shown.extend(render(chunk))
+        kept.extend(keep(chunk))
         offset += batch
         if len(chunk) < batch:
             break
-    page, more = shown[:size], len(shown) > size
+    page = kept[:size]
     next_link = None
-    if more and page:
+    if len(kept) > size and page:
         last = page[-1][0]
         cursor = encode_position(getattr(last, time_field), getattr(last, id_field))
         next_link = replace_query_param(request.build_absolute_uri(), "cursor", cursor)
-    return Response({"results": [view for _, view in page], "next": next_link})
+    return page, next_link
 
 
 def encode_position(at: datetime, item_id: Any) -> str:

@@ -99,6 +99,10 @@ class Referral(models.Model):
     programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="referrals")
     observers = models.ManyToManyField(Agency, related_name="referrals_observed", blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # When referral.admin last changed (created, moved): the one time every party may see.
+    # Changes to other categories are dated by their own rows (amendments, reports,
+    # partner.disclosures entries), so that a reader's `updated_at` counts only those it may
+    # see (updated_at_seen in referrals/selectors.py); nothing else moves this one.
     updated_at = models.DateTimeField(auto_now=True)
     created_by_client = models.CharField(max_length=100)
 

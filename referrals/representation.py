@@ -10,26 +10,25 @@ from uuid import UUID
 
 from hub.serializers import timestamp
 from referrals.models import Referral, Report
-from sharing_policies.decision import Decision, Role
+from referrals.selectors import updated_at_seen
+from sharing_policies.decision import Decision
+from sharing_policies.naming import Naming, may_name_partner_service, naming_in_referral
+from sharing_policies.selectors import parties_of
 from sharing_policies.vocabulary import Category
 
-VICTIM_SERVICE_KIND = "victim_service"
+
+def referral_naming(referral: Referral, decision: Decision) -> Naming:
+    """The naming rule (sharing_policies.naming) for the reader this decision was made for."""
+    return naming_in_referral(parties=parties_of(referral), decision=decision)
 
 
 def agency_ref(agency_id: UUID | None, referral: Referral, decision: Decision) -> str | None:
     """An agency id, except the partner service's for those who may not know who it is."""
-    if agency_id is None:
-        return None
-    if (
-        agency_id == referral.partner_service_id
-        and not decision.sees(Category.PARTNER_IDENTITY)
-        and Role.PARTNER_SERVICE not in decision.roles
-    ):
-        return VICTIM_SERVICE_KIND
-    return str(agency_id)
+    return referral_naming(referral, decision).agency(agency_id)
 
 
 def admin(referral: Referral, decision: Decision) -> dict[str, Any]:
+    """referral.admin, with `updated_at` as the reader's own: the last change it may see."""
     return {
         "id": str(referral.id),
         "status": referral.status,
@@ -38,7 +37,7 @@ def admin(referral: Referral, decision: Decision) -> dict[str, Any]:
         "observers": sorted(str(a.id) for a in referral.observers.all()),
         "programme": str(referral.programme_id),
         "created_at": timestamp(referral.created_at),
-        "updated_at": timestamp(referral.updated_at),
+        "updated_at": timestamp(updated_at_seen(referral, decision)),
     }
 
 
@@ -99,8 +98,7 @@ RENDERERS: dict[Category, tuple[tuple[str, ...], Callable[[Referral, Decision], 
 def render_referral(referral: Referral, decision: Decision) -> dict[str, Any]:
     """The caller's minimised view: every disclosed category's key, and no withheld one."""
     body = admin(referral, decision)
-    if decision.sees(Category.PARTNER_IDENTITY) or Role.PARTNER_SERVICE in decision.roles:
-        # The partner service always sees its own role; others only with partner.identity.
+    if may_name_partner_service(decision):
         body["partner_service"] = agency_ref(referral.partner_service_id, referral, decision)
     for category, (path, read) in RENDERERS.items():
         if not decision.sees(category):

@@ -1,19 +1,40 @@
 """Reads of referrals, always scoped to what the calling agency is party to."""
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 
 from hub.exceptions import Gone, NotAParty
 from hub.serializers import timestamp
-from referrals.models import Programme, Referral
+from referrals.models import Amendment, PartnerDisclosure, Programme, Referral, Report
+from sharing_policies.decision import Decision
+from sharing_policies.vocabulary import Category
+
+# Category -> the annotation of referral_queryset() that says when an amendment last changed it.
+AMENDED_AT = {
+    category: f"{category.value.replace('.', '_')}_amended_at"
+    for category in Category
+    if category is not Category.REFERRAL_ADMIN
+}
+
+
+def last_amended(category: Category) -> Subquery:
+    """When an amendment last changed this category of the referral (null if none did)."""
+    return Subquery(
+        Amendment.objects.filter(referral=OuterRef("pk"), changes__has_key=category.value)
+        .order_by("-at")
+        .values("at")[:1]
+    )
 
 
 def referral_queryset() -> QuerySet[Referral]:
     """Everything a referral's view needs, in a fixed number of queries for any page size."""
-    return Referral.objects.select_related("programme").prefetch_related(
-        "observers", "disclosures", "reports"
+    return (
+        Referral.objects.select_related("programme")
+        .prefetch_related("observers", "disclosures", "reports")
+        .annotate(**{name: last_amended(category) for category, name in AMENDED_AT.items()})
     )
 
 
@@ -34,18 +55,76 @@ def referrals_visible_to(*, agency_id: UUID) -> QuerySet[Referral]:
     return referral_queryset().filter(party_filter(agency_id), erased_at__isnull=True)
 
 
-# List filter -> ORM lookup.
+# List filter -> ORM lookup, over referral.admin, which every party sees. `updated_since` is
+# not one: it depends on what the caller may see (changed_since, updated_at_seen).
 FILTER_LOOKUPS = {
     "status": "status",
     "programme": "programme_id",
     "created_after": "created_at__gte",
     "created_before": "created_at__lt",
-    "updated_since": "updated_at__gte",
 }
 
 
-def referral_filters(params: dict[str, Any]) -> dict[str, Any]:
-    return {FILTER_LOOKUPS[name]: value for name, value in params.items() if name in FILTER_LOOKUPS}
+def referral_filters(params: dict[str, Any]) -> Q:
+    """The list's filters as one condition. For `updated_since` the database can only keep the
+    referrals in which anything changed since (`changed_since`): the caller then keeps those
+    whose view of them did (`updated_at_seen`), so that the filter tells it nothing more."""
+    condition = Q(
+        **{FILTER_LOOKUPS[name]: value for name, value in params.items() if name in FILTER_LOOKUPS}
+    )
+    if params.get("updated_since") is not None:
+        condition &= changed_since(params["updated_since"])
+    return condition
+
+
+def changed_since(moment: datetime) -> Q:
+    """Referrals in which anything changed at or after `moment`: each referral whose
+    `updated_at_seen` is that late for some reader, and more."""
+    return (
+        Q(updated_at__gte=moment)
+        | Q(created_at__gte=moment)
+        | Q(Exists(Amendment.objects.filter(referral=OuterRef("pk"), at__gte=moment)))
+        | Q(Exists(Report.objects.filter(referral=OuterRef("pk"), written_at__gte=moment)))
+        | Q(
+            Exists(
+                PartnerDisclosure.objects.filter(referral=OuterRef("pk"), recorded_at__gte=moment)
+            )
+        )
+    )
+
+
+def updated_at_seen(referral: Referral, decision: Decision) -> datetime:
+    """When the view this decision gives of the referral last changed, never when something
+    it withholds did (DESIGN.md, *The disclosure decision*): the latest of referral.admin's
+    change (every party sees it), the amendments of a category it sees (as its history shows
+    them), the reports if it sees progress, and the partner.disclosures entries it sees."""
+    times = [referral.created_at, referral.updated_at]
+    times.extend(
+        at for category, at in last_amended_at(referral).items() if decision.sees(category)
+    )
+    if decision.sees(Category.PROGRAMME_PROGRESS):
+        times.extend(report.written_at for report in referral.reports.all())
+    entries_from = decision.disclosure_entries_from
+    if decision.sees(Category.PARTNER_DISCLOSURES) and entries_from is not None:
+        times.extend(
+            entry.recorded_at
+            for entry in referral.disclosures.all()
+            if entry.supplier_id in entries_from
+        )
+    return max(times)
+
+
+def last_amended_at(referral: Referral) -> dict[Category, datetime]:
+    """Category -> when an amendment last changed it: the annotations of a referral loaded
+    through referral_queryset(), else read from its amendments."""
+    loaded = vars(referral)
+    if all(name in loaded for name in AMENDED_AT.values()):
+        return {c: loaded[name] for c, name in AMENDED_AT.items() if loaded[name] is not None}
+    latest: dict[Category, datetime] = {}
+    for amendment in referral.amendments.all():
+        for category in map(Category, amendment.changes):
+            latest[category] = max(latest.get(category, amendment.at), amendment.at)
+    return latest
 
 
 def check_not_erased(referral: Referral) -> Referral:

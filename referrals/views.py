@@ -1,6 +1,7 @@
 """Programmes and referrals over HTTP: validate, call one service or selector, render."""
 
 import re
+from functools import cached_property
 from typing import Any
 from uuid import UUID
 
@@ -21,11 +22,12 @@ from agencies.models import Agency
 from hub.api import EMERGENCY_HEADER, MIN_JUSTIFICATION_LENGTH, HubViewMixin
 from hub.conditional import check_if_match, etag_of
 from hub.exceptions import NotAParty
+from hub.pagination import visible_page
 from hub.serializers import timestamp
 from referrals import selectors, services
 from referrals.events import events_raise
 from referrals.models import Event, EventType, Referral
-from referrals.representation import render_referral, render_report
+from referrals.representation import agency_ref, render_referral, render_report
 from referrals.serializers import (
     REPORT_SERIALIZERS,
     ContactAttemptSerializer,
@@ -46,7 +48,7 @@ from referrals.serializers import (
 )
 from referrals.states import states_document
 from sharing_policies.decision import Decision
-from sharing_policies.selectors import decision_inputs, parties_of
+from sharing_policies.selectors import consents_on, decision_inputs, parties_of
 from sharing_policies.vocabulary import (
     PARTNER_CATEGORIES,
     PURPOSE_VALUES,
@@ -85,8 +87,11 @@ class ProgrammeDetailView(HubViewMixin, GenericAPIView):
     required_scopes = {"get": [], "patch": ["referrals:write"]}
     serializer_class = ProgrammeSerializer
 
-    def programme(self, programme_id: UUID) -> Any:
-        programme = selectors.programme_list().filter(id=programme_id).first()
+    def programme(self, programme_id: UUID, *, lock: bool = False) -> Any:
+        programmes = selectors.programme_list()
+        if lock:
+            programmes = programmes.select_for_update()
+        programme = programmes.filter(id=programme_id).first()
         if programme is None:
             raise NotAParty("No programme has this id.")
         return programme
@@ -98,6 +103,9 @@ class ProgrammeDetailView(HubViewMixin, GenericAPIView):
 
     @extend_schema(
         summary="Change a programme (its provider; If-Match required)",
+        description="Its provider changes a programme (capacity, active, ...). One with open "
+        "referrals cannot become `couples` or `mediation` work (422, field `modality`): couple "
+        "work and mediation are never a response to domestic violence.",
         request=ProgrammeSerializer(partial=True),
         responses={200: ProgrammeSerializer},
     )
@@ -105,7 +113,8 @@ class ProgrammeDetailView(HubViewMixin, GenericAPIView):
         serializer = ProgrammeSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         with transaction.atomic():
-            programme = self.programme(programme_id)
+            # Locked: concurrent changes queue, each checked against the one before it.
+            programme = self.programme(programme_id, lock=True)
             check_if_match(request, etag_of(ProgrammeSerializer(programme).data))
             programme = services.programme_change(
                 actor=self.actor, programme=programme, changes=serializer.validated_data
@@ -172,19 +181,27 @@ def idempotency_key(request: Request) -> str | None:
 
 
 class ReferralListView(ReferralViewMixin, GenericAPIView):
-    """Referrals: create one (the token's agency refers), or list those your agency is party to."""
+    """Referrals: create one (the token's agency refers), or list those your agency is party to.
+    Each listed referral's `updated_at` is when your view of it last changed, and
+    `updated_since` keeps those whose view did: a change to data withheld from you moves
+    neither. Referrals changed only in what you may not see are skipped without a trace:
+    pages are full, and the cursor never points at one."""
 
     required_scopes = {"get": ["referrals:read"], "post": ["referrals:write"]}
     serializer_class = ReferralSerializer
     cursor_ordering = ("-created_at", "-id")
 
+    @cached_property
+    def filters(self) -> dict[str, Any]:
+        filters = ReferralFilterSerializer(data=self.request.query_params.dict())
+        filters.is_valid(raise_exception=True)
+        return filters.validated_data
+
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):
             return Referral.objects.none()
-        filters = ReferralFilterSerializer(data=self.request.query_params.dict())
-        filters.is_valid(raise_exception=True)
         return selectors.referrals_visible_to(agency_id=self.actor.agency.id).filter(
-            **selectors.referral_filters(filters.validated_data)
+            selectors.referral_filters(self.filters)
         )
 
     @extend_schema(
@@ -193,11 +210,33 @@ class ReferralListView(ReferralViewMixin, GenericAPIView):
         responses=ReferralSerializer(many=True),
     )
     def get(self, request: Request) -> Response:
+        since = self.filters.get("updated_since")
         with transaction.atomic():
-            page = self.paginate_queryset(self.get_queryset())
-            results = self.views_of(list(page))
+            inputs = decision_inputs(
+                agency=self.actor.agency,
+                purpose=self.purpose,
+                emergency=bool(self.justification),
+                referral_ids=[],
+            )
+
+            def decided(batch: list[Referral]) -> list[tuple[Referral, Decision]]:
+                # The database kept every referral in which anything changed since; the
+                # caller gets those whose view of them changed.
+                inputs.consents.update(consents_on(r.id for r in batch))
+                pairs = [(referral, inputs.decide(referral)) for referral in batch]
+                return [
+                    (referral, decision)
+                    for referral, decision in pairs
+                    if since is None or selectors.updated_at_seen(referral, decision) >= since
+                ]
+
+            page, next_link = visible_page(
+                self.get_queryset(), request, keep=decided, ordering=self.cursor_ordering
+            )
+            # Only what is returned is disclosed, and recorded.
+            results = [self.view_of(referral, decision) for referral, decision in page]
             self.record_access(status.HTTP_200_OK)
-        return self.get_paginated_response(results)
+        return Response({"results": results, "next": next_link})
 
     @extend_schema(
         summary="Refer a man into a programme",
@@ -245,7 +284,7 @@ class ReferralDetailView(ReferralViewMixin, GenericAPIView):
     required_scopes = {"get": ["referrals:read"], "patch": ["referrals:write"]}
     problem_statuses = {"get": [410], "patch": [409, 410]}
     serializer_class = ReferralSerializer
-    honours_emergency_justification = True
+    honours_emergency_justification = frozenset({"GET"})
 
     @extend_schema(
         summary="Read a referral",
@@ -394,7 +433,7 @@ class HistoryView(ReferralViewMixin, GenericAPIView):
                     "type": "transition",
                     "id": str(t.id),
                     "at": timestamp(t.at),
-                    "by": str(t.by_id),
+                    "by": agency_ref(t.by_id, referral, decision),
                     "from_status": t.from_status,
                     "to_status": t.to_status,
                     "reason_code": t.reason_code or None,
@@ -415,7 +454,7 @@ class HistoryView(ReferralViewMixin, GenericAPIView):
                             "type": "amendment",
                             "id": str(amendment.id),
                             "at": timestamp(amendment.at),
-                            "by": str(amendment.by_id),
+                            "by": agency_ref(amendment.by_id, referral, decision),
                             "changes": visible,
                             "reason": amendment.reason or None,
                         }

@@ -130,6 +130,7 @@ FIELD_CATEGORIES: dict[str, Classification] = {
     "referrals.Referral.programme": C.REFERRAL_ADMIN,
     "referrals.Referral.observers": C.REFERRAL_ADMIN,
     "referrals.Referral.created_at": C.REFERRAL_ADMIN,
+    # When referral.admin last changed; other categories' changes are dated by their own rows.
     "referrals.Referral.updated_at": C.REFERRAL_ADMIN,
     # Which of the referrer's systems created it: an OAuth client id, like every *_client.
     "referrals.Referral.created_by_client": NONE,
@@ -155,7 +156,8 @@ FIELD_CATEGORIES: dict[str, Classification] = {
     # service, naming it says who supports her (partner.identity): the representation names
     # it by kind to those who may not see partner.identity.
     "referrals.PartnerDisclosure.supplier": (C.PARTNER_DISCLOSURES, C.PARTNER_IDENTITY),
-    "referrals.PartnerDisclosure.recorded_at": C.PARTNER_DISCLOSURES,
+    # Also moves the `updated_at` (referral.admin) of a reader that sees the entry.
+    "referrals.PartnerDisclosure.recorded_at": (C.REFERRAL_ADMIN, C.PARTNER_DISCLOSURES),
     "referrals.PartnerDisclosure.disclosed_on": C.PARTNER_DISCLOSURES,
     "referrals.PartnerDisclosure.summary": C.PARTNER_DISCLOSURES,
     "referrals.PartnerDisclosure.kind": C.PARTNER_DISCLOSURES,
@@ -165,7 +167,8 @@ FIELD_CATEGORIES: dict[str, Classification] = {
     # Whether there was an assessment, attendance or a risk change, and when, is progress.
     "referrals.Report.kind": C.PROGRAMME_PROGRESS,
     "referrals.Report.content": C.PROGRAMME_PROGRESS,
-    "referrals.Report.written_at": C.PROGRAMME_PROGRESS,
+    # Also moves the `updated_at` (referral.admin) of a reader that sees progress.
+    "referrals.Report.written_at": (C.REFERRAL_ADMIN, C.PROGRAMME_PROGRESS),
     # Always the referral's provider, which referral.admin names anyway.
     "referrals.Report.written_by": NONE,
     "referrals.Report.written_by_client": NONE,
@@ -193,7 +196,18 @@ FIELD_CATEGORIES: dict[str, Classification] = {
     "referrals.Transition.by_person": NONE,
     "referrals.Amendment.id": NONE,
     "referrals.Amendment.referral": NONE,
-    "referrals.Amendment.at": NONE,
+    # When the changed categories changed: shown, in the history and as the `updated_at`
+    # (referral.admin) of a referral, only to a reader that sees one of them.
+    "referrals.Amendment.at": (
+        C.REFERRAL_ADMIN,
+        C.SUBJECT_IDENTITY,
+        C.SUBJECT_CONTACT,
+        C.OFFENCE,
+        C.RISK,
+        C.PARTNER_IDENTITY,
+        C.PARTNER_CONTACT,
+        C.CHILDREN,
+    ),
     "referrals.Amendment.by": NONE,
     "referrals.Amendment.by_client": NONE,
     # Old and new values of the amendable categories (referrals.services.AMENDABLE), and the
