@@ -22,6 +22,9 @@ from sharing_policies.vocabulary import PURPOSES, Purpose
 PURPOSE_HEADER = "X-Purpose"
 EMERGENCY_HEADER = "X-Emergency-Justification"
 MIN_JUSTIFICATION_LENGTH = 10
+# DESIGN.md, rule 4: an emergency justification is honoured on a single referral's read, and
+# on nothing else (a write under an emergency would release what the write answers with).
+EMERGENCY_METHODS = frozenset({"GET"})
 
 
 class PayloadTooLarge(APIException):
@@ -95,7 +98,10 @@ class HubViewMixin:
     """
 
     touches_personal_data = False
-    honours_emergency_justification = False
+    # The methods on which this view honours X-Emergency-Justification: per method, so that
+    # honouring a read never honours the writes of the same path; any other request with the
+    # header is a 400.
+    honours_emergency_justification: frozenset[str] = frozenset()
     # The one purpose an endpoint serves, if it serves only one.
     purpose_implied: str | None = None
 
@@ -103,6 +109,15 @@ class HubViewMixin:
     purpose: str
     justification: str
     access: AccessDetails
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        honoured = cls.honours_emergency_justification
+        if not isinstance(honoured, frozenset) or not honoured <= EMERGENCY_METHODS:
+            raise TypeError(
+                f"{cls.__name__}.honours_emergency_justification is a frozenset of methods "
+                f"among {sorted(EMERGENCY_METHODS)}."
+            )
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         self.access = AccessDetails()
@@ -126,7 +141,7 @@ class HubViewMixin:
         else:
             self.purpose = resolve_purpose(request, actor, required=self.touches_personal_data)
         self.justification = read_emergency_justification(
-            request, honoured=self.honours_emergency_justification
+            request, honoured=request.method in self.honours_emergency_justification
         )
 
     @property

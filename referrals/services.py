@@ -2,13 +2,16 @@
 
 import hashlib
 import json
+import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from agencies.actors import Actor
@@ -33,11 +36,13 @@ from referrals.models import (
     Status,
     Transition,
 )
-from referrals.representation import VICTIM_SERVICE_KIND
 from referrals.selectors import referral_lock_visible
 from referrals.states import OPEN_STATUSES, REPORT_KINDS, moves_from
 from sharing_policies.decision import Role, roles_of
+from sharing_policies.naming import named_to_nobody_in_particular
 from sharing_policies.selectors import parties_of
+
+logger = logging.getLogger(__name__)
 
 
 def programme_create(*, actor: Actor, data: dict[str, Any]) -> Programme:
@@ -48,28 +53,54 @@ def programme_create(*, actor: Actor, data: dict[str, Any]) -> Programme:
     return Programme.objects.create(provider=actor.agency, **data)
 
 
-def person_for(identifiers: Iterable[dict[str, str]]) -> Person:
-    """The person these strong identifiers name, or a new person.
+@dataclass(frozen=True)
+class PersonMatch:
+    person: Person
+    # The identifiers named more than one person, or one they cannot name: none was bound.
+    conflicting: bool
+
+
+def persons_known_to(*, agency_id: UUID, candidates: set[UUID]) -> set[UUID]:
+    """Those of `candidates` that the agency already holds as the man or the partner of a
+    referral it made itself."""
+    rows = (
+        Referral.objects.filter(referrer_id=agency_id)
+        .filter(Q(subject_id__in=candidates) | Q(partner_id__in=candidates))
+        .values_list("subject_id", "partner_id")
+    )
+    return {person for row in rows for person in row if person in candidates}
+
+
+def person_for(
+    *, identifiers: Iterable[dict[str, str]], actor: Actor, other_than: Person | None = None
+) -> PersonMatch:
+    """The person these strong identifiers name, or a new person; never `other_than` (the man,
+    when matching his partner).
 
     Never matched by name or date of birth: two men may share both, and a false match would
-    merge their records.
+    merge their records. And the answer never tells the caller what the hub holds (DESIGN.md,
+    *Bodies*): identifiers that name several people (or the man, for his partner) are not
+    refused, since a refusal would confirm that one of them (the partner's NHS number, say) is
+    held, but matched to the one of those people the caller already knows, else to a new
+    person; and then no identifier is bound to anyone, so that no caller can attach another
+    person's identifier to its man.
     """
     pairs = {(i["system"], i["value"]) for i in identifiers}
-    known = PersonIdentifier.objects.filter(
+    candidates = PersonIdentifier.objects.filter(
         system__in={s for s, _ in pairs}, value__in={v for _, v in pairs}
     )
-    matches = {i.person_id for i in known if (i.system, i.value) in pairs}
-    if len(matches) > 1:
-        raise PolicyViolation(
-            "These identifiers belong to different people in the hub; check them.",
-            field="identifiers",
-        )
-    person = Person.objects.get(id=matches.pop()) if matches else Person.objects.create()
-    held = {(i.system, i.value) for i in known}
+    held = {(i.system, i.value): i.person_id for i in candidates if (i.system, i.value) in pairs}
+    named = set(held.values())
+    excluded = {other_than.id} if other_than else set()
+    if len(named) > 1 or named & excluded:
+        known = persons_known_to(agency_id=actor.agency.id, candidates=named - excluded)
+        person = Person.objects.get(id=known.pop()) if len(known) == 1 else Person.objects.create()
+        return PersonMatch(person=person, conflicting=True)
+    person = Person.objects.get(id=named.pop()) if named else Person.objects.create()
     PersonIdentifier.objects.bulk_create(
-        PersonIdentifier(person=person, system=s, value=v) for s, v in sorted(pairs - held)
+        PersonIdentifier(person=person, system=s, value=v) for s, v in sorted(pairs - held.keys())
     )
-    return person
+    return PersonMatch(person=person, conflicting=False)
 
 
 def agencies_by_id(ids: Iterable[UUID]) -> dict[UUID, Agency]:
@@ -139,9 +170,15 @@ def referral_create(*, actor: Actor, data: dict[str, Any]) -> Referral:
     partner_identity = partner.get("identity")
     try:
         with transaction.atomic():
-            subject_person = person_for(identity.get("identifiers", []))
-            partner_person = (
-                person_for(partner_identity.get("identifiers", [])) if partner_identity else None
+            subject_match = person_for(identifiers=identity.get("identifiers", []), actor=actor)
+            partner_match = (
+                person_for(
+                    identifiers=partner_identity.get("identifiers", []),
+                    actor=actor,
+                    other_than=subject_match.person,
+                )
+                if partner_identity
+                else None
             )
     except IntegrityError as exc:
         # Two referrals naming the same new identifier at once: the other one won.
@@ -155,17 +192,30 @@ def referral_create(*, actor: Actor, data: dict[str, Any]) -> Referral:
         programme=programme,
         partner_service=partner_service,
         created_by_client=actor.client.client_id,
-        subject=subject_person,
+        subject=subject_match.person,
         subject_identity={"identifiers": [], **identity},
         subject_contact=subject.get("contact"),
         offence=data.get("offence"),
         risk=data.get("risk"),
-        partner=partner_person,
+        partner=partner_match.person if partner_match else None,
         partner_identity=partner_identity,
         partner_contact=partner.get("contact"),
         children=data.get("children"),
     )
     referral.observers.set(observers)
+    conflicting = [
+        role
+        for role, match in (("subject", subject_match), ("partner", partner_match))
+        if match and match.conflicting
+    ]
+    if conflicting:
+        # For a hub operator to review, once committed; the caller is told nothing. Ids only,
+        # never the identifiers' values.
+        message = (
+            f"Referral {referral.id} by agency {actor.agency.id}: the identifiers of its "
+            f"{' and '.join(conflicting)} name more than one person; matched, none bound."
+        )
+        transaction.on_commit(lambda: logger.warning(message))
     PartnerDisclosure.objects.bulk_create(
         PartnerDisclosure(referral=referral, supplier=actor.agency, **entry)
         for entry in partner.get("disclosures", [])
@@ -184,9 +234,7 @@ def emergency_release_notify(
     transaction, so that no event outlives a read that rolled back)."""
     # A victim service is named only by its kind: a supplier that may not see partner.identity
     # would otherwise learn who supports her.
-    released_to = (
-        VICTIM_SERVICE_KIND if actor.agency.kind == VICTIM_SERVICE_KIND else str(actor.agency.id)
-    )
+    released_to = named_to_nobody_in_particular(actor.agency.id, actor.agency.kind)
     about = {"released_to": released_to, "categories": sorted(set(categories))}
     return events_raise(
         referral=referral,
@@ -216,6 +264,16 @@ def referral_transition(
         raise RoleNotPermitted(f"Only the {matching[0].by.value} makes this move.")
     if move.needs_reason and not (reason_code and reason):
         raise PolicyViolation("This move needs a reason_code and a reason.", field="reason")
+    # Read under the referral's lock: a programme may hold such a modality from older data, or
+    # have been changed since the referral was made.
+    modality = Programme.objects.values_list("modality", flat=True).get(id=referral.programme_id)
+    if modality in REFUSED_MODALITIES:
+        raise PolicyViolation(
+            f"This referral's programme is now {modality} work: couple work and mediation are "
+            "never a response to domestic violence, so no referral to it moves until its "
+            "provider changes the modality.",
+            field="to",
+        )
     transition = Transition.objects.create(
         referral=referral,
         from_status=referral.status,
@@ -348,9 +406,13 @@ def referral_amend(
             setattr(referral, field, new)
     if not recorded:
         return None
+    fields = [AMENDABLE[category][0] for category in recorded]
     if "partner.identity" in recorded and referral.partner_id is None:
         referral.partner = Person.objects.create()
-    referral.save()
+        fields.append("partner")
+    # Not updated_at: the amendment dates the change, for those who may see what it changed
+    # (referrals.selectors.updated_at_seen).
+    referral.save(update_fields=fields)
     amendment = Amendment.objects.create(
         referral=referral,
         by=actor.agency,
@@ -406,6 +468,16 @@ def programme_change(*, actor: Actor, programme: Programme, changes: dict[str, A
     name = changes.get("name")
     if name and Programme.objects.filter(provider=actor.agency, name=name).exclude(id=programme.id):
         raise PolicyViolation("Your agency already lists a programme of this name.", field="name")
+    modality = changes.get("modality")
+    # A referral moving meanwhile is still open here, and its move reads the modality again
+    # under the referral's row lock (referral_transition): neither slips past the other.
+    open_referrals = programme.referrals.filter(status__in=OPEN_STATUSES)
+    if modality in REFUSED_MODALITIES and open_referrals.exists():
+        raise PolicyViolation(
+            f"This programme has open referrals, so it cannot become {modality} work: couple "
+            "work and mediation are never a response to domestic violence.",
+            field="modality",
+        )
     for field, value in changes.items():
         setattr(programme, field, value)
     programme.save()
