@@ -456,7 +456,11 @@ class HistoryView(ReferralViewMixin, GenericAPIView):
                             "at": timestamp(amendment.at),
                             "by": agency_ref(amendment.by_id, referral, decision),
                             "changes": visible,
-                            "reason": amendment.reason or None,
+                            # Free text about every category changed: shown only to who
+                            # sees them all (a reason may speak of her contact).
+                            "reason": (amendment.reason or None)
+                            if len(visible) == len(amendment.changes)
+                            else None,
                         }
                     )
             self.record_access(status.HTTP_200_OK)

@@ -410,3 +410,23 @@ def test_updated_since_pages_leave_no_trace_of_a_referral_changed_only_where_the
     assert ids == [newest, middle] and pages == 2
     empty = provider.get("/api/v1/referrals/?" + urlencode({"updated_since": later})).json()
     assert empty == {"results": [], "next": None}
+
+
+def test_an_amendments_reason_is_shown_only_to_who_sees_every_category_it_changed(scene):
+    clients, url = scene["clients"], f"/api/v1/referrals/{scene['id']}/"
+    body = {**amendment_of({"offence", "partner.contact"}, 7), "amendment_reason": "She moved."}
+    etag = clients["referrer"].get(url)["ETag"]
+    assert (
+        clients["referrer"].patch(url, body, format="json", HTTP_IF_MATCH=etag).status_code == 200
+    )
+
+    def amendment(name):
+        entries = clients[name].get(url + "history/").json()["results"]
+        (entry,) = [e for e in entries if e["type"] == "amendment"]
+        return entry
+
+    provider, referrer = amendment("provider"), amendment("referrer")
+    # The provider sees the offence change, never the reason written about her move.
+    assert set(provider["changes"]) == {"offence"} and provider["reason"] is None
+    assert set(referrer["changes"]) == {"offence", "partner.contact"}
+    assert referrer["reason"] == "She moved."
