@@ -83,7 +83,8 @@ def person_for(
     refused, since a refusal would confirm that one of them (the partner's NHS number, say) is
     held, but matched to the one of those people the caller already knows, else to a new
     person; and then no identifier is bound to anyone, so that no caller can attach another
-    person's identifier to its man.
+    person's identifier to its man. Identifiers are bound only to the person they create:
+    one given later with a held one is kept on the referral, not added to the person.
     """
     pairs = {(i["system"], i["value"]) for i in identifiers}
     candidates = PersonIdentifier.objects.filter(
@@ -96,9 +97,14 @@ def person_for(
         known = persons_known_to(agency_id=actor.agency.id, candidates=named - excluded)
         person = Person.objects.get(id=known.pop()) if len(known) == 1 else Person.objects.create()
         return PersonMatch(person=person, conflicting=True)
-    person = Person.objects.get(id=named.pop()) if named else Person.objects.create()
+    if named:
+        # Identifiers not held yet are not added to a person already held: whether one was
+        # free would show in a later request naming it alone (bound to the caller's man, or
+        # still someone else's), and a caller could bind the partner's number to its man.
+        return PersonMatch(person=Person.objects.get(id=named.pop()), conflicting=False)
+    person = Person.objects.create()
     PersonIdentifier.objects.bulk_create(
-        PersonIdentifier(person=person, system=s, value=v) for s, v in sorted(pairs - held.keys())
+        PersonIdentifier(person=person, system=s, value=v) for s, v in sorted(pairs)
     )
     return PersonMatch(person=person, conflicting=False)
 

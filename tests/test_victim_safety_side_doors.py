@@ -157,10 +157,11 @@ def test_an_identifier_probe_answers_alike_whether_or_not_the_identifier_is_held
     assert held["body"] == not_held["body"]
     assert json.loads(held["body"])["subject"]["identity"]["id"] == "own man"
     assert held["record"] == not_held["record"] == (201, "served", False, "")
-    # Her number stays hers; where nobody held it, it is now his, as any new identifier is.
+    # Her number stays hers; where nobody held it, it stays unbound: a number given beside a
+    # held one is never added to that person (a later probe naming it alone would tell).
     assert held["her_person_after"] == held["her_person_before"] is not None
-    assert held["his_identifiers"] == {tuple(HIS_PNC.values())}
-    assert not_held["her_person_after"] == own_man
+    assert held["his_identifiers"] == not_held["his_identifiers"] == {tuple(HIS_PNC.values())}
+    assert not_held["her_person_after"] is None
 
 
 def test_a_conflicting_request_never_attaches_an_identifier_to_another_person(
@@ -220,22 +221,39 @@ def test_a_conflicting_request_never_attaches_an_identifier_to_another_person(
         assert identifiers_of(new_person) == set()
 
 
-def test_a_known_man_referred_with_a_new_identifier_has_it_bound_to_him(prober, world):
+def test_a_known_man_referred_with_a_new_identifier_is_matched_but_it_is_not_bound(prober, world):
     new_number = {"system": "test.nhs", "value": "485 777 3456"}
     first = created(refer(prober, world["programme"], subject_ids=[HIS_PNC]))
     programme = ProgrammeFactory(provider=world[AgencyKind.PROGRAMME_PROVIDER])
     second = created(refer(prober, programme, subject_ids=[HIS_PNC, new_number]))
-    third = created(
-        refer(
-            prober,
-            ProgrammeFactory(provider=world[AgencyKind.PROGRAMME_PROVIDER]),
-            subject_ids=[new_number],
-        )
-    )
 
     man = first["subject"]["identity"]["id"]
-    assert second["subject"]["identity"]["id"] == third["subject"]["identity"]["id"] == man
-    assert identifiers_of(man) == {tuple(HIS_PNC.values()), tuple(new_number.values())}
+    assert second["subject"]["identity"]["id"] == man
+    assert identifiers_of(man) == {tuple(HIS_PNC.values())}
+    # What was sent stays on the referral, for display.
+    assert new_number in second["subject"]["identity"]["identifiers"]
+
+
+@pytest.mark.parametrize("held", [True, False], ids=["held", "not held"])
+def test_a_probe_in_two_requests_answers_alike_whether_or_not_the_identifier_is_held(
+    prober, world, api_client_for, held
+):
+    """[his number, her number], then [her number] alone: the second answer's man must not be
+    the prober's own man in one world and someone else in the other."""
+    if held:
+        other = api_client_for(world[AgencyKind.POLICE])
+        created(refer(other, world["programme"], subject_ids=[], partner_ids=[HER_NHS]))
+    first = created(refer(prober, world["programme"], subject_ids=[HIS_PNC]))
+    second = created(refer(prober, new_programme(world), subject_ids=[HIS_PNC, HER_NHS]))
+    third = created(refer(prober, new_programme(world), subject_ids=[HER_NHS]))
+
+    man = first["subject"]["identity"]["id"]
+    assert second["subject"]["identity"]["id"] == man
+    assert third["subject"]["identity"]["id"] != man
+
+
+def new_programme(world):
+    return ProgrammeFactory(provider=world[AgencyKind.PROGRAMME_PROVIDER])
 
 
 # Generated small worlds: other agencies' referrals whose men and partners carry numbers from a
