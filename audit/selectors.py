@@ -119,17 +119,23 @@ def unknown_filter_ids(reader: Reader, filters: dict[str, Any]) -> dict[str, str
     checks = {
         # A victim service's records are shown to others by kind only: filtering by its id
         # would tell which one made them.
+        # A victim service only where a record this DPO sees names it (the naming rule).
         "agency": lambda v: (
             Agency.objects.filter(id=v)
             .exclude(
                 **({} if everything or v == agency.id else {"kind": AgencyKind.VICTIM_SERVICE})
             )
             .exists()
+            or (not everything and shown_in_some_record(reader, "agency", v))
         ),
         "client": lambda v: Client.objects.filter(
             client_id=v, **({} if everything else {"agency": agency})
         ).exists(),
-        "referral": lambda v: referrals.filter(id=v).exists(),
+        # Also one it only tried to reach: its own refused attempt names it.
+        "referral": lambda v: (
+            referrals.filter(id=v).exists()
+            or (not everything and shown_in_some_record(reader, "referral", v))
+        ),
         "person": lambda v: (
             StaffMembership.objects.filter(
                 user_id=v, **({} if everything else {"agency": agency})
@@ -137,7 +143,7 @@ def unknown_filter_ids(reader: Reader, filters: dict[str, Any]) -> dict[str, str
             or (
                 Referral.objects.filter(Q(subject_id=v) | Q(partner_id=v)).exists()
                 if everything
-                else shown_in_some_record(reader, person=v)
+                else shown_in_some_record(reader, "person", v)
             )
         ),
     }
@@ -148,13 +154,14 @@ def unknown_filter_ids(reader: Reader, filters: dict[str, Any]) -> dict[str, str
     }
 
 
-def shown_in_some_record(reader: Reader, *, person: UUID) -> bool:
-    """Whether this DPO was ever told who this person is: some record it may see names the
-    person in its visible projection. (Whether a referral it is party to holds the person is
-    not the question: the man's partner is held there, and her id is partner.identity.)"""
-    candidates = record_search(reader, {"person": person})
+def shown_in_some_record(reader: Reader, name: str, value: UUID) -> bool:
+    """Whether some record this DPO may see shows it this id (a person, a referral) in its
+    visible projection: the "unknown id" answer is computed over what the reader sees, never
+    over the stored whole. (Whether a referral it is party to holds a person is not the
+    question: the man's partner is held there, and her id is partner.identity.)"""
+    candidates = record_search(reader, {name: value})
     for chunk in chunks(candidates.iterator(chunk_size=200), 200):
-        if record_views([as_record(item) for item in chunk], reader, {"person": person}):
+        if record_views([as_record(item) for item in chunk], reader, {name: value}):
             return True
     return False
 

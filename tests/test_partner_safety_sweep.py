@@ -10,7 +10,10 @@ from django.core.management import call_command
 from django.test import override_settings
 from rest_framework.test import APIClient
 
-from referrals.models import Referral
+from agencies.models import Agency
+from consent.models import Consent
+from referrals.models import Person, Programme, Referral
+from sharing_policies.models import Agreement
 from tests.conftest import SchemaCheckedClient, request_token
 
 pytestmark = pytest.mark.django_db
@@ -175,3 +178,103 @@ def test_the_dpo_search_export_and_reports_hold_none_of_the_seeded_partners_deta
         for detail in PARTNER_DETAILS:
             assert detail not in raw.decode(), (response.request["PATH_INFO"], detail)
     assert str(referral.partner_id) not in responses[3].content.decode()
+
+
+UUID_PATTERN = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
+
+
+def told(response) -> str:
+    """A response's body and headers as text (a streamed body read once and kept)."""
+    if not hasattr(response, "told"):
+        if response.streaming:
+            raw = b"".join(response.streaming_content)
+            response.streaming_content = [raw]
+        else:
+            raw = response.content
+        response.told = raw.decode() + "\n" + json.dumps(dict(response.headers))
+    return response.told
+
+
+def every_page(client, path, query=None):
+    responses = [client.get(path, query or {})]
+    while (
+        responses[-1].status_code == 200
+        and not responses[-1].streaming
+        and isinstance(responses[-1].json(), dict)
+        and responses[-1].json().get("next")
+    ):
+        responses.append(client.get(responses[-1].json()["next"]))
+    return responses
+
+
+def one_hop(uuid: str, referral, provider, dpo) -> list:
+    """Every GET the schema has where this id names something, as the provider asks it (its
+    DPO for the audit endpoints); nothing for an id that names nothing one can look up."""
+    api = "/api/v1"
+    if Referral.objects.filter(id=uuid).exists():
+        explain = {"referral": uuid, "agency": str(referral.provider_id)}
+        return [
+            provider.get(f"{api}/referrals/{uuid}/"),
+            provider.get(f"{api}/referrals/{uuid}/history/"),
+            provider.get(f"{api}/referrals/{uuid}/reports/"),
+            provider.get(f"{api}/referrals/{uuid}/partner-contact/"),
+            *every_page(provider, f"{api}/referrals/{uuid}/accesses/"),
+            *every_page(provider, f"{api}/consents/", {"referral": uuid}),
+            provider.get(
+                f"{api}/sharing-agreements/explain/", {**explain, "purpose": "programme_delivery"}
+            ),
+            *every_page(dpo, f"{api}/audit/events/", {"referral": uuid}),
+        ]
+    if Agreement.objects.filter(id=uuid).exists():
+        return [provider.get(f"{api}/sharing-agreements/{uuid}/")]
+    if Consent.objects.filter(id=uuid).exists():
+        return [provider.get(f"{api}/consents/{uuid}/")]
+    if Person.objects.filter(id=uuid).exists():
+        return [
+            dpo.get(f"{api}/audit/subjects/{uuid}/report/"),
+            *every_page(dpo, f"{api}/audit/events/", {"person": uuid}),
+        ]
+    if Agency.objects.filter(id=uuid).exists():
+        return every_page(dpo, f"{api}/audit/events/", {"agency": uuid})
+    if Programme.objects.filter(id=uuid).exists():
+        return [provider.get(f"{api}/programmes/{uuid}/")]
+    return []
+
+
+def test_following_every_id_one_hop_as_the_provider_finds_no_victim_service(demo, api_client_for):
+    clients, referral = demo
+    # Every demo agency reads the referral (an emergency read too), so that the trail holds
+    # every kind of record: the women's aid's reads of the provider's reports among them.
+    for client in clients.values():
+        client.get(f"/api/v1/referrals/{referral.id}/")
+        client.get(f"/api/v1/referrals/{referral.id}/accesses/")
+        client.get(
+            f"/api/v1/referrals/{referral.id}/",
+            HTTP_X_EMERGENCY_JUSTIFICATION="Testing an emergency read",
+        )
+    provider = api_client_for(referral.provider, purpose="programme_delivery")
+    dpo = api_client_for(referral.provider, scopes=["audit:read"], purpose=None)
+    services = {
+        str(a) for a in Agency.objects.filter(kind="victim_service").values_list("id", flat=True)
+    }
+    assert services
+
+    first = []
+    for path, query in sweep_paths(referral):
+        client = dpo if path.startswith("/api/v1/audit/") else provider
+        first.extend(every_page(client, path, query))
+    first.append(dpo.get("/api/v1/audit/events/export/", HTTP_ACCEPT="text/csv"))
+    # The directory lists every agency, victim services too, by design: nothing is followed
+    # from it, and it is the one response that may name one.
+    first = [r for r in first if r.request["PATH_INFO"] != "/api/v1/agencies/"]
+    found = {u.lower() for r in first for u in UUID_PATTERN.findall(told(r))}
+    hops = [r for uuid in sorted(found) for r in one_hop(uuid, referral, provider, dpo)]
+
+    assert len(hops) > 10
+    for response in first + hops:
+        where = (response.request["PATH_INFO"], response.request.get("QUERY_STRING"))
+        assert response.status_code in (200, 403, 404), (where, response.status_code)
+        named = [s for s in services if s in told(response).lower()]
+        assert not named, (where, named)
