@@ -19,12 +19,22 @@ class CursorPagination(pagination.CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
 
+    def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> Any:
+        first = self.get_ordering(request, queryset, view)[0].lstrip("-")
+        self.position_field = queryset.model._meta.get_field(first)
+        return super().paginate_queryset(queryset, request, view)
+
     def decode_cursor(self, request: Any) -> Any:
-        # DRF answers a bad cursor with 404, as if the list did not exist; it is bad input.
+        """The cursor, or a 400 (`cursor`) for one that is not ours: DRF answers a bad cursor
+        with 404, as if the list did not exist, and passes any position to the database (a
+        position that is no date, or holds a NUL, was a 500)."""
         try:
-            return super().decode_cursor(request)
+            cursor = super().decode_cursor(request)
         except NotFound as exc:
-            raise ValidationError({"cursor": ["Invalid cursor."]}) from exc
+            raise invalid_cursor() from exc
+        if cursor is not None and cursor.position is not None:
+            check_position(cursor.position, getattr(self, "position_field", None))
+        return cursor
 
     def get_ordering(self, request: Any, queryset: Any, view: Any) -> tuple[str, ...]:
         return getattr(view, "cursor_ordering", self.ordering)
@@ -41,6 +51,25 @@ class CursorPagination(pagination.CursorPagination):
                 "next": {"type": ["string", "null"], "format": "uri"},
             },
         }
+
+
+def invalid_cursor() -> ValidationError:
+    return ValidationError({"cursor": ["Invalid cursor."]})
+
+
+def check_position(position: str, field: Any) -> None:
+    """A cursor's position must be a value of the ordering's field (a timestamp with its zone,
+    for a date and time), in printable characters."""
+    if not position.isprintable():
+        raise invalid_cursor()
+    if field is None:
+        return
+    try:
+        value = field.to_python(position)
+    except (DjangoValidationError, ValueError, OverflowError) as exc:
+        raise invalid_cursor() from exc
+    if isinstance(value, datetime) and value.tzinfo is None:
+        raise invalid_cursor()
 
 
 Kept = tuple[Any, Any]
@@ -107,8 +136,8 @@ def decode_position(cursor: str | None, id_field: Any) -> tuple[datetime, Any] |
         at, item_id = text.split("|")
         position = datetime.fromisoformat(at), id_field.to_python(item_id)
     except (ValueError, UnicodeError, binascii.Error, DjangoValidationError) as exc:
-        raise ValidationError({"cursor": ["Invalid cursor."]}) from exc
+        raise invalid_cursor() from exc
     bigint = isinstance(position[1], int) and not -(2**63) <= position[1] < 2**63
     if position[0].tzinfo is None or bigint:
-        raise ValidationError({"cursor": ["Invalid cursor."]})
+        raise invalid_cursor()
     return position
