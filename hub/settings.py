@@ -182,7 +182,7 @@ REST_FRAMEWORK = {
         "hub.problems.ProblemJSONRenderer",
     ]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["hub.parsers.DepthLimitedJSONParser"],
     "DEFAULT_THROTTLE_CLASSES": ["agencies.throttling.ClientRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"client": os.environ.get("CLIENT_RATE_LIMIT", "1200/min")},
     "DEFAULT_PAGINATION_CLASS": "hub.pagination.CursorPagination",
