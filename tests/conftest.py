@@ -1,6 +1,7 @@
 """API helpers: real tokens from /o/token/, and every response checked against the schema."""
 
 import base64
+import datetime
 import json
 import re
 from collections.abc import Callable
@@ -187,3 +188,20 @@ def referral_body(programme_id: Any, **extra: Any) -> dict[str, Any]:
     }
     body.update(extra)
     return body
+
+
+def agreement_body(provider: Agency, recipient: Agency, grants: list[str], purposes: list[str]):
+    """An active agreement from `provider` to `recipient` granting these categories on
+    public_task, for these purposes, valid from a month ago for a year."""
+    today = datetime.date.today()
+    return {
+        "name": "Test agreement",
+        "provider": str(provider.id),
+        "recipient": str(recipient.id),
+        "recipient_kind": None,
+        "purposes": purposes,
+        "grants": [{"category": c, "lawful_basis": "public_task"} for c in grants],
+        "valid_from": str(today - datetime.timedelta(days=30)),
+        "valid_to": str(today + datetime.timedelta(days=365)),
+        "status": "active",
+    }

@@ -18,7 +18,7 @@ from agencies.models import Agency, AgencyKind
 from audit.models import AccessRecord, FlagReview
 from referrals.models import Referral
 from sharing_policies.naming import Naming
-from tests.conftest import referral_body
+from tests.conftest import agreement_body, referral_body
 
 pytestmark = pytest.mark.django_db
 
@@ -38,20 +38,6 @@ PARTNER_VALUES = (
 SUBJECT_VALUES = ("Adam", "Testcase", "2 Test Road", "Common assault", "Escalating")
 
 
-def agreement(provider, recipient, grants, purposes):
-    return {
-        "name": "Audit test agreement",
-        "provider": str(provider.id),
-        "recipient": str(recipient.id),
-        "recipient_kind": None,
-        "purposes": purposes,
-        "grants": [{"category": c, "lawful_basis": "public_task"} for c in grants],
-        "valid_from": str(TODAY - datetime.timedelta(days=30)),
-        "valid_to": str(TODAY + datetime.timedelta(days=365)),
-        "status": "active",
-    }
-
-
 @pytest.fixture
 def scene(api_client_for, world):
     """A probation referral with a partner service; probation shares subject.identity and risk
@@ -68,13 +54,13 @@ def scene(api_client_for, world):
     referral = created.json()
     published = referrer.post(
         "/api/v1/sharing-agreements/",
-        agreement(world[P], world[PP], ["subject.identity", "risk"], ["programme_delivery"]),
+        agreement_body(world[P], world[PP], ["subject.identity", "risk"], ["programme_delivery"]),
         format="json",
     )
     assert published.status_code == 201, published.content
     published = referrer.post(
         "/api/v1/sharing-agreements/",
-        agreement(world[P], world[VS], ["partner.contact", "risk"], ["partner_safety"]),
+        agreement_body(world[P], world[VS], ["partner.contact", "risk"], ["partner_safety"]),
         format="json",
     )
     assert published.status_code == 201, published.content
@@ -604,7 +590,7 @@ def test_accesses_name_the_partner_service_only_to_who_may_know_it(scene):
     world = scene["world"]
     published = scene["provider"].post(
         "/api/v1/sharing-agreements/",
-        agreement(world[PP], world[VS], ["programme.progress"], ["partner_safety"]),
+        agreement_body(world[PP], world[VS], ["programme.progress"], ["partner_safety"]),
         format="json",
     )
     assert published.status_code == 201

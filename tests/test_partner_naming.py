@@ -18,7 +18,7 @@ from audit.models import AccessRecord
 from sharing_policies.decision import Decision, ReferralParties, Role
 from sharing_policies.naming import VICTIM_SERVICE, Naming, naming_in_referral
 from sharing_policies.vocabulary import Category
-from tests.conftest import ALL_SCOPES, referral_body
+from tests.conftest import ALL_SCOPES, agreement_body, referral_body
 
 P, PP, VS = AgencyKind.PROBATION, AgencyKind.PROGRAMME_PROVIDER, AgencyKind.VICTIM_SERVICE
 COURT, POLICE, OPERATOR = AgencyKind.COURT, AgencyKind.POLICE, AgencyKind.HUB_OPERATOR
@@ -108,20 +108,6 @@ def test_an_agreement_or_consent_is_named_only_with_everything_it_leads_to() -> 
 # --- over HTTP: every reader kind x every output --------------------------------------------------
 
 
-def agreement(provider, recipient, grants, purposes) -> dict[str, Any]:
-    return {
-        "name": "Naming test agreement",
-        "provider": str(provider.id),
-        "recipient": str(recipient.id),
-        "recipient_kind": None,
-        "purposes": purposes,
-        "grants": [{"category": c, "lawful_basis": "public_task"} for c in grants],
-        "valid_from": str(TODAY - datetime.timedelta(days=30)),
-        "valid_to": str(TODAY + datetime.timedelta(days=365)),
-        "status": "active",
-    }
-
-
 def publish(client, body) -> str:
     response = client.post("/api/v1/sharing-agreements/", body, format="json")
     assert response.status_code == 201, response.content
@@ -161,11 +147,13 @@ def scene(api_client_for, world, make_agency):
     agreements = {
         "probation_to_provider": publish(
             clients[P],
-            agreement(world[P], world[PP], ["subject.identity", "risk"], ["programme_delivery"]),
+            agreement_body(
+                world[P], world[PP], ["subject.identity", "risk"], ["programme_delivery"]
+            ),
         ),
         "probation_to_police": publish(
             clients[P],
-            agreement(
+            agreement_body(
                 world[P],
                 world[POLICE],
                 ["partner.identity", "partner.contact"],
@@ -174,19 +162,19 @@ def scene(api_client_for, world, make_agency):
         ),
         "probation_to_service": publish(
             clients[P],
-            agreement(world[P], world[VS], ["partner.contact", "risk"], ["partner_safety"]),
+            agreement_body(world[P], world[VS], ["partner.contact", "risk"], ["partner_safety"]),
         ),
         "provider_to_service": publish(
             clients[PP],
-            agreement(world[PP], world[VS], ["programme.progress"], ["partner_safety"]),
+            agreement_body(world[PP], world[VS], ["programme.progress"], ["partner_safety"]),
         ),
         "service_to_court": publish(
             clients[VS],
-            agreement(world[VS], world[COURT], ["partner.disclosures"], ["court_compliance"]),
+            agreement_body(world[VS], world[COURT], ["partner.disclosures"], ["court_compliance"]),
         ),
         "service_to_probation": publish(
             clients[VS],
-            agreement(world[VS], world[P], ["partner.disclosures"], ["risk_management"]),
+            agreement_body(world[VS], world[P], ["partner.disclosures"], ["risk_management"]),
         ),
     }
     consent = ok(
@@ -221,7 +209,11 @@ def scene(api_client_for, world, make_agency):
     ok(
         clients[VS].post(
             f"/api/v1/referrals/{rid}/partner-contact/",
-            {"attempted_at": f"{TODAY}T09:00:00Z", "outcome": "reached", "notes": "Spoke safely."},
+            {
+                "attempted_at": datetime.datetime.now(datetime.UTC).isoformat(),
+                "outcome": "reached",
+                "notes": "Spoke safely.",
+            },
             format="json",
         )
     )
