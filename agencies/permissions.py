@@ -25,12 +25,20 @@ def required_scopes_of(view: Any) -> "list[str] | AnyOf | None":
     A view declares `required_scopes`, either a list (or `AnyOf` of lists), or a dict of them
     keyed by HTTP method (or viewset action); a view or method that declares nothing is
     refused, never open.
+
+    HEAD is GET without the body, so it needs GET's scopes. OPTIONS reveals only which methods
+    the endpoint allows, so any valid token may ask a view that declares its scopes.
     """
     declared = getattr(view, "required_scopes", None)
+    method = view.request.method.lower()
+    if method == "options":
+        return None if declared is None else []
+    if method == "head":
+        method = "get"
     if isinstance(declared, dict):
-        key = getattr(view, "action", None) or view.request.method.lower()
+        key = getattr(view, "action", None) or method
         if key not in declared:
-            key = view.request.method.lower()
+            key = method
         declared = declared.get(key)
     if declared is None or isinstance(declared, AnyOf):
         return declared

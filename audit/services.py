@@ -80,6 +80,7 @@ QUERY_VALUES: dict[str, Callable[[str], bool]] = {
     "status": one_of(Status.values),
     "emergency": one_of(BOOLEAN_WORDS),
     "flagged": one_of(BOOLEAN_WORDS),
+    "review_overdue": one_of(BOOLEAN_WORDS),
     "anchor": matching(r"[1-9][0-9]*:[0-9a-fA-F]{64}"),
     # DOT's generated client ids: long, letters and digits only.
     "client": matching(r"[A-Za-z0-9]{20,100}"),

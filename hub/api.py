@@ -10,13 +10,14 @@ from django.conf import settings
 from django.db import transaction
 from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError, ValidationError
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from agencies.actors import Actor, actor_of
 from audit.services import AccessDetails, access_record_write
 from hub.middleware import body_too_large_detail, declared_body_length
-from hub.problems import PROBLEM_CONTENT_TYPE, ProblemJSONRenderer
+from hub.problems import PROBLEM_CONTENT_TYPE, ProblemJSONRenderer, database_unreachable
 from sharing_policies.vocabulary import PURPOSES, Purpose
 
 PURPOSE_HEADER = "X-Purpose"
@@ -139,10 +140,19 @@ class HubViewMixin:
         if self.purpose_implied:
             self.purpose = implied_purpose(request, self.purpose_implied)
         else:
-            self.purpose = resolve_purpose(request, actor, required=self.touches_personal_data)
+            # OPTIONS says what the endpoint allows and touches no personal data.
+            required = self.touches_personal_data and request.method != "OPTIONS"
+            self.purpose = resolve_purpose(request, actor, required=required)
         self.justification = read_emergency_justification(
             request, honoured=request.method in self.honours_emergency_justification
         )
+
+    def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """What the endpoint allows, in the Allow header; no body, no record read.
+
+        DRF's default would describe the serializers and, for PUT, read the object itself.
+        """
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @property
     def actor(self) -> Actor:
@@ -173,6 +183,9 @@ class HubViewMixin:
         access = getattr(self, "access", None)
         if access is not None:
             access.decisions.clear()
+        # With the database unreachable its record cannot be written: trying would only hold
+        # the 503 for another pool timeout (the warning logged by hub.problems stands in).
+        self._database_unreachable = database_unreachable(exc)
         return super().handle_exception(exc)
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
@@ -180,10 +193,18 @@ class HubViewMixin:
             # Errors are problems whatever the Accept header asked for.
             request.accepted_renderer = ProblemJSONRenderer()
             request.accepted_media_type = PROBLEM_CONTENT_TYPE
+        elif isinstance(getattr(request, "accepted_renderer", None), ProblemJSONRenderer):
+            # A success is never a problem document: a client that accepts only problems
+            # (to be answered at all) gets its success as plain JSON. RFC 9110 12.5.1 lets a
+            # server disregard Accept rather than answer 406.
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = JSONRenderer.media_type
         recorded = getattr(self, "_access_recorded", False)
-        if self.touches_personal_data and not recorded and response.status_code < 400:
+        served = response.status_code < 400 and request.method != "OPTIONS"
+        if self.touches_personal_data and not recorded and served:
             raise RuntimeError(f"{type(self).__name__} served personal data unrecorded.")
-        if not recorded and response.status_code >= 400:
+        unreachable = getattr(self, "_database_unreachable", False)
+        if not recorded and not unreachable and response.status_code >= 400:
             # Who tried what: a refused request about a referral is found by that referral.
             tried = getattr(self, "kwargs", {}).get("referral_id")
             access = getattr(self, "access", None)

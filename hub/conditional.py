@@ -28,9 +28,20 @@ def etag_of(view: Any) -> str:
 
 
 def check_if_match(request: Request, current: str) -> None:
-    given = request.headers.get("If-Match")
+    """The change may proceed only on the representation the caller read.
+
+    `*` would match any current state and so let every concurrent change win: the guard
+    against lost updates needs the ETag itself (428). Tags are compared strongly (RFC 9110
+    13.1.1): a weak validator `W/"..."` never matches (412).
+    """
+    given = request.headers.get("If-Match", "").strip()
     if not given:
         raise PreconditionRequired()
-    tags = {tag.strip().removeprefix("W/") for tag in given.split(",")}
-    if "*" not in tags and current not in tags:
+    tags = {tag.strip() for tag in given.split(",")}
+    if "*" in tags:
+        raise PreconditionRequired(
+            "If-Match: * is not enough: send the ETag of your last read, so that a change "
+            "made since then is not overwritten."
+        )
+    if current not in tags:
         raise PreconditionFailed()

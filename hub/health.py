@@ -6,7 +6,7 @@ from functools import wraps
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
 
-from hub.problems import problem_response
+from hub.problems import problem_response, unavailable_response
 
 
 def get_only(view: Callable[[HttpRequest], JsonResponse]) -> Callable[[HttpRequest], JsonResponse]:
@@ -35,5 +35,6 @@ def readyz(request: HttpRequest) -> JsonResponse:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except DatabaseError:
-        return problem_response(503, "The database is not reachable.")
+        # Answered within the pool timeout (hub/settings.py), whatever the outage looks like.
+        return unavailable_response()
     return JsonResponse({"status": "ready", "database": "ok"})

@@ -1,10 +1,12 @@
 """Every error as an RFC 9457 problem (application/problem+json), inside DRF or not."""
 
 import logging
+import sys
 from collections.abc import Iterator
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions
 from rest_framework.renderers import JSONRenderer
@@ -65,6 +67,37 @@ STATUS_PROBLEMS: dict[int, tuple[str, str]] = {
     500: ("server-error", "Internal server error"),
     503: ("unavailable", "Service unavailable"),
 }
+
+
+# How long a client should wait before retrying while the database is unreachable: about the
+# time the connection pool takes to notice that it is back (psycopg_pool retries within seconds).
+RETRY_AFTER_SECONDS = 5
+UNAVAILABLE_DETAIL = "The hub cannot reach its database just now; retry after a few seconds."
+# SQLSTATE classes of a connection that failed or a server that is going away, not of a query
+# that failed on a healthy server: 08 connection exception, 57P0x operator intervention.
+UNREACHABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+
+
+def database_unreachable(exc: BaseException | None) -> bool:
+    """The error says the database cannot be reached (a 503), not that a query failed (a 500).
+
+    A pool timeout or a refused or broken connection has no SQLSTATE, or one of class 08.
+    """
+    if isinstance(exc, InterfaceError):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    cause = exc.__cause__
+    if not hasattr(cause, "sqlstate"):
+        return False  # not PostgreSQL's driver (SQLite's "database is locked" stays a 500)
+    sqlstate = cause.sqlstate
+    return sqlstate is None or sqlstate.startswith(UNREACHABLE_SQLSTATES)
+
+
+def unavailable_response() -> JsonResponse:
+    response = problem_response(503, UNAVAILABLE_DETAIL)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 class ProblemJSONRenderer(JSONRenderer):
@@ -144,6 +177,16 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         body.update(exc.extra)
         return Response(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE)
 
+    if database_unreachable(exc):
+        logger.warning("Database unreachable: answering 503", exc_info=exc)
+        body = problem_body(503, UNAVAILABLE_DETAIL)
+        return Response(
+            body,
+            status=503,
+            content_type=PROBLEM_CONTENT_TYPE,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+
     if isinstance(exc, Http404 | DjangoPermissionDenied):
         # DRF would echo the message of a Django 404, which can name a model; say less.
         exc = exceptions.NotFound() if isinstance(exc, Http404) else exceptions.PermissionDenied()
@@ -189,4 +232,8 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error(request: HttpRequest) -> JsonResponse:
+    # Django calls this while handling the exception (outside DRF: the token endpoint,
+    # middleware), so the exception in flight says whether the database was unreachable.
+    if database_unreachable(sys.exception()):
+        return unavailable_response()
     return problem_response(500, "The hub could not complete the request.")

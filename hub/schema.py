@@ -42,6 +42,7 @@ ERROR_DESCRIPTIONS = {
     "422": "Well-formed, but refused by a rule of the hub (the problem says which).",
     "429": "Rate limit exceeded; see Retry-After.",
     "500": "The hub could not complete the request.",
+    "503": "The database is unreachable for now: retry after `Retry-After` seconds.",
     "409": "Conflicts with the current state (the problem says how).",
     "410": "Retention erased this referral's personal data; only its tombstone remains.",
     "412": "If-Match does not match: it changed since you read it.",
@@ -122,7 +123,7 @@ class HubAutoSchema(AutoSchema):
                 schema=PROBLEM_SCHEMA,
             )
         )
-        codes = ["400", "401", "403", "406", "429", "500"]
+        codes = ["400", "401", "403", "406", "429", "500", "503"]
         if "{" in self.path or getattr(self.view, "touches_personal_data", False):
             # A path's object, or a referral the body names, may not be visible to the caller.
             codes.append("404")

@@ -96,11 +96,27 @@ DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'var' /
 # The pool needs CONN_MAX_AGE = 0 (Django refuses persistent connections beside a pool).
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": 1,
-        "max_size": env_int("DATABASE_POOL_SIZE", 4),
-        "timeout": 10,
-    }
+    # Fail fast while the database is unreachable (DESIGN.md: 503 with Retry-After within a
+    # second): a request waits at most `timeout` seconds for a pooled connection, then answers
+    # 503 (hub.problems), instead of holding a worker for the 10 s seen in an outage. The pool
+    # reconnects in the background (libpq's connect_timeout bounds each attempt; 2 s is its
+    # minimum), so the hub recovers without a restart. A busy pool that cannot hand out a
+    # connection in time sheds the request the same way; size workers to DATABASE_POOL_SIZE.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # a broken pooled connection is replaced
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "connect_timeout": 2,
+            "pool": {
+                "min_size": 1,
+                "max_size": env_int("DATABASE_POOL_SIZE", 4),
+                "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT") or 0.5),
+                # psycopg_pool doubles its retry delay without bound for 300 s; giving up a
+                # reconnection after 5 s lets the next request start a fresh one, so the hub
+                # is back within seconds of the database.
+                "reconnect_timeout": 5,
+            },
+        }
+    )
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Every audited read also writes: a deferred transaction that upgrades to a write lock
     # fails with "database is locked" under concurrency, an immediate one waits its turn.

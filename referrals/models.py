@@ -5,11 +5,13 @@ see is never even loaded into its response.
 """
 
 import uuid
+from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 from agencies.models import Agency
+from referrals.identifiers import IDENTIFIER_LENGTH, normalise
 
 
 class Approach(models.TextChoices):
@@ -67,15 +69,30 @@ class Person(models.Model):
 class PersonIdentifier(models.Model):
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="identifiers")
     system = models.CharField(max_length=100)
-    value = models.CharField(max_length=100)
+    # As first sent, for display; matching compares `normalised` (referrals/identifiers.py).
+    value = models.CharField(max_length=IDENTIFIER_LENGTH)
+    normalised = models.CharField(max_length=IDENTIFIER_LENGTH)
+    # 0 for every identifier the hub binds. Rows stored before normalisation that spell one
+    # identifier held by another row were kept, numbered 1, 2... (migration 0009): both people
+    # stay, and matching treats the identifier as naming several people.
+    collision = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["system", "value"], name="identifier_unique_in_system")
+            # The key that makes simultaneous first referrals of one man meet on one row.
+            models.UniqueConstraint(
+                fields=["system", "normalised", "collision"],
+                name="identifier_normalised_unique_in_system",
+            )
         ]
 
     def __str__(self) -> str:
         return f"{self.system} identifier of person {self.person_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # A derived column, never set apart from `value`, so that no row escapes matching.
+        self.normalised = normalise(system=self.system, value=self.value)
+        super().save(*args, **kwargs)
 
 
 class Status(models.TextChoices):

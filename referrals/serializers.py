@@ -6,6 +6,7 @@ category's key is optional because a withheld category has no key at all.
 """
 
 import datetime
+import re
 from typing import Any
 
 from django.utils import timezone
@@ -13,10 +14,9 @@ from rest_framework import serializers
 
 from hub.serializers import StrictModelSerializer, StrictSerializer
 from referrals.models import Approach, EventType, Modality, Programme, Status
-from referrals.states import REASON_CODES
+from referrals.states import REASON_CODES, RISK_LEVELS, RISK_TOOL_ALIASES, RISK_TOOLS
 from sharing_policies.vocabulary import CATEGORY_VALUES, WITHHOLD_REASON_VALUES
 
-RISK_LEVELS = ("standard", "medium", "high")
 SHORT = 200
 LONG = 5000
 
@@ -65,6 +65,12 @@ class SubjectIdentitySerializer(StrictSerializer):
     family_name = serializers.CharField(max_length=SHORT)
     date_of_birth = serializers.DateField(validators=[not_in_future])
     identifiers = IdentifierSerializer(many=True, required=False, max_length=20)
+    aliases = serializers.ListField(
+        child=serializers.CharField(max_length=SHORT),
+        required=False,
+        max_length=20,
+        help_text="Other names he is known by. Never used to match him to a person.",
+    )
 
 
 class SubjectContactSerializer(StrictSerializer):
@@ -106,9 +112,43 @@ class OffenceSerializer(StrictSerializer):
     court_order = CourtOrderSerializer(required=False, allow_null=True)
 
 
+class RiskToolField(serializers.ChoiceField):
+    """A coded tool; the case and spacing of a name a system sends ("DASH") are forgiven."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=list(RISK_TOOLS), **kwargs)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, str):
+            folded = re.sub(r"[\s-]+", "_", data.strip().lower())
+            data = RISK_TOOL_ALIASES.get(folded, folded)
+        return super().to_internal_value(data)
+
+
+def check_risk_level(attrs: dict[str, Any]) -> None:
+    """A level is one of its tool's levels (referrals/states/ lists them)."""
+    tool, level = attrs.get("tool"), attrs.get("level")
+    if tool and level and level not in RISK_TOOLS[tool]:
+        allowed = ", ".join(RISK_TOOLS[tool])
+        raise serializers.ValidationError(
+            {"level": [f"Not a level of the {tool} tool; its levels are: {allowed}."]}
+        )
+
+
+RISK_TOOL_HELP = (
+    "The tool that graded the risk: `dash` (standard, medium, high), `oasys_rosh` (low, "
+    "medium, high, very_high), `sara` (low, medium, high), `other` (low, medium, high, "
+    "very_high). Names are matched without regard to case (`DASH` is `dash`)."
+)
+
+
 class RiskSerializer(StrictSerializer):
-    level = serializers.ChoiceField(choices=RISK_LEVELS, required=False)
-    tool = serializers.CharField(max_length=SHORT, required=False, allow_blank=True)
+    level = serializers.ChoiceField(
+        choices=RISK_LEVELS,
+        required=False,
+        help_text="One of the tool's levels (a level the tool lacks is a 400).",
+    )
+    tool = RiskToolField(required=False, help_text=RISK_TOOL_HELP)
     summary = serializers.CharField(
         max_length=LONG,
         required=False,
@@ -118,11 +158,42 @@ class RiskSerializer(StrictSerializer):
     )
     marac = serializers.BooleanField(required=False, help_text="Heard at a MARAC.")
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        check_risk_level(attrs)
+        return attrs
+
+
+class RiskCreateSerializer(RiskSerializer):
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "level" in attrs and "tool" not in attrs:
+            raise serializers.ValidationError({"tool": ["A level needs the tool that graded it."]})
+        return super().validate(attrs)
+
+
+class RelationshipSerializer(StrictSerializer):
+    status = serializers.ChoiceField(
+        choices=["current", "former"], help_text="The man's relationship to her."
+    )
+    separated_on = serializers.DateField(
+        required=False,
+        allow_null=True,
+        validators=[not_in_future],
+        help_text="Only for a former relationship: separation is a risk factor (DASH).",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("separated_on") and attrs["status"] != "former":
+            raise serializers.ValidationError(
+                {"separated_on": ["Only a former relationship has a separation date."]}
+            )
+        return attrs
+
 
 class PartnerIdentitySerializer(StrictSerializer):
     id = serializers.UUIDField(read_only=True, help_text="The partner's person id in the hub.")
     name = serializers.CharField(max_length=SHORT)
     identifiers = IdentifierSerializer(many=True, required=False, max_length=20)
+    relationship = RelationshipSerializer(required=False, allow_null=True)
 
 
 class PartnerContactSerializer(StrictSerializer):
@@ -165,16 +236,38 @@ class PartnerSerializer(StrictSerializer):
     disclosures = DisclosureSerializer(many=True, required=False, max_length=100)
 
 
+def age_on(born: datetime.date, day: datetime.date) -> int:
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
 class ChildSerializer(StrictSerializer):
-    age = serializers.IntegerField(min_value=0, max_value=17)
+    name = serializers.CharField(max_length=SHORT, required=False)
+    date_of_birth = serializers.DateField(required=False, validators=[not_in_future])
+    age = serializers.IntegerField(
+        min_value=0,
+        max_value=17,
+        required=False,
+        help_text="Derived from `date_of_birth` when that is given (a given age must match).",
+    )
     notes = serializers.CharField(max_length=LONG, required=False, allow_blank=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        born = attrs.get("date_of_birth")
+        if born is None:
+            return attrs
+        age = age_on(born, timezone.localdate())
+        if age > 17:
+            raise serializers.ValidationError({"date_of_birth": ["A child is under 18."]})
+        if attrs.get("age", age) != age:
+            raise serializers.ValidationError({"age": ["Does not match date_of_birth."]})
+        return {**attrs, "age": age}
 
 
 class ReferralCreateSerializer(StrictSerializer):
     programme = serializers.UUIDField()
     subject = SubjectCreateSerializer()
     offence = OffenceSerializer(required=False)
-    risk = RiskSerializer(required=False)
+    risk = RiskCreateSerializer(required=False)
     partner = PartnerSerializer(required=False)
     partner_service = serializers.UUIDField(
         required=False,
@@ -283,6 +376,10 @@ class StatesSerializer(serializers.Serializer):
     moves = MoveSerializer(many=True)
     reason_codes = serializers.ListField(child=serializers.CharField())
     report_kinds = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    risk_tools = serializers.DictField(
+        child=serializers.ListField(child=serializers.ChoiceField(choices=RISK_LEVELS)),
+        help_text="Each risk tool and its levels, lowest first.",
+    )
 
 
 # --- Reports back --------------------------------------------------------------------------------
@@ -305,12 +402,17 @@ class AttendanceReportSerializer(StrictSerializer):
 class RiskChangeReportSerializer(StrictSerializer):
     kind = serializers.ChoiceField(choices=["risk_change"])
     level = serializers.ChoiceField(choices=RISK_LEVELS)
+    tool = RiskToolField(required=False, help_text=RISK_TOOL_HELP)
     summary = serializers.CharField(max_length=LONG, required=False, allow_blank=True)
     urgent = serializers.BooleanField(
         required=False,
         default=False,
         help_text="An urgent risk change reaches the referrer and the partner service at once.",
     )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        check_risk_level(attrs)
+        return attrs
 
 
 class CompletionReportSerializer(StrictSerializer):
@@ -335,6 +437,7 @@ class ReportSerializer(serializers.Serializer):
     session_date = serializers.DateField(required=False)
     attendance = serializers.ChoiceField(choices=ATTENDANCE, required=False)
     level = serializers.ChoiceField(choices=RISK_LEVELS, required=False)
+    tool = serializers.ChoiceField(choices=list(RISK_TOOLS), required=False)
     urgent = serializers.BooleanField(required=False)
     completed = serializers.BooleanField(required=False)
     summary = serializers.CharField(required=False)

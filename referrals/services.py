@@ -19,6 +19,7 @@ from agencies.models import REFERRER_KINDS, Agency, AgencyKind
 from hub.exceptions import Conflict, NotAParty, PolicyViolation, RoleNotPermitted, UnknownReference
 from referrals.events import events_raise
 from referrals.exceptions import IllegalTransition
+from referrals.identifiers import IDENTIFIER_LENGTH, normalise
 from referrals.models import (
     REFUSED_MODALITIES,
     Amendment,
@@ -71,27 +72,95 @@ def persons_known_to(*, agency_id: UUID, candidates: set[UUID]) -> set[UUID]:
     return {person for row in rows for person in row if person in candidates}
 
 
+# A unique-key conflict means another request bound the identifier first and has committed
+# (PostgreSQL makes the insert wait for it), so one more lookup finds its row; a third conflict
+# would need that row gone again (an erasure in between), and is not retried further.
+MATCH_ATTEMPTS = 3
+
+
+def identifier_keys(
+    identifiers: Iterable[dict[str, str]], *, field: str
+) -> dict[tuple[str, str], str]:
+    """Each identifier's matching key, `(system, normalised value)`, with the value as first
+    sent (kept for display). One that normalises to nothing, or to more than a value may hold,
+    is refused: it cannot name anyone, and the refusal depends on the input alone."""
+    keys: dict[tuple[str, str], str] = {}
+    for index, identifier in enumerate(identifiers):
+        system, value = identifier["system"], identifier["value"]
+        key = normalise(system=system, value=value)
+        if not key or len(key) > IDENTIFIER_LENGTH:
+            raise PolicyViolation(
+                "This identifier has no characters once invisible ones are removed."
+                if not key
+                else f"This identifier is longer than {IDENTIFIER_LENGTH} characters once "
+                "normalised.",
+                field=f"{field}.{index}.value",
+            )
+        keys.setdefault((system, key), value)
+    return keys
+
+
 def person_for(
-    *, identifiers: Iterable[dict[str, str]], actor: Actor, other_than: Person | None = None
+    *,
+    identifiers: Iterable[dict[str, str]],
+    actor: Actor,
+    other_than: Person | None = None,
+    field: str = "subject.identity.identifiers",
 ) -> PersonMatch:
     """The person these strong identifiers name, or a new person; never `other_than` (the man,
     when matching his partner).
 
-    Never matched by name or date of birth: two men may share both, and a false match would
-    merge their records. And the answer never tells the caller what the hub holds (DESIGN.md,
-    *Bodies*): identifiers that name several people (or the man, for his partner) are not
-    refused, since a refusal would confirm that one of them (the partner's NHS number, say) is
-    held, but matched to the one of those people the caller already knows, else to a new
-    person; and then no identifier is bound to anyone, so that no caller can attach another
-    person's identifier to its man. Identifiers are bound only to the person they create:
-    one given later with a held one is kept on the referral, not added to the person.
+    Identifiers are compared by system and normalised value (referrals/identifiers.py), so
+    that `pnc-test-0001`, fullwidth letters or Arabic-Indic digits find the man held as
+    `PNC-TEST-0001`. Never matched by name or date of birth: two men may share both, and a
+    false match would merge their records. And the answer never tells the caller what the hub
+    holds (DESIGN.md, *Bodies*): identifiers that name several people (or the man, for his
+    partner) are not refused, since a refusal would confirm that one of them (the partner's NHS
+    number, say) is held, but matched to the one of those people the caller already knows, else
+    to a new person; and then no identifier is bound to anyone, so that no caller can attach
+    another person's identifier to its man. Identifiers are bound only to the person they
+    create: one given later with a held one is kept on the referral, not added to the person.
+
+    Simultaneous first referrals of one man all get him: the request that loses the race to
+    bind an identifier looks again and finds the winner's person.
     """
-    pairs = {(i["system"], i["value"]) for i in identifiers}
+    keys = identifier_keys(identifiers, field=field)
+    for _ in range(MATCH_ATTEMPTS - 1):
+        try:
+            return person_held_or_bound(keys=keys, actor=actor, other_than=other_than)
+        except IntegrityError:
+            continue
+    return person_held_or_bound(keys=keys, actor=actor, other_than=other_than)
+
+
+def person_held_or_bound(
+    *, keys: dict[tuple[str, str], str], actor: Actor, other_than: Person | None
+) -> PersonMatch:
+    """The held person the keys name, or a new one bound to them; IntegrityError when another
+    request bound one of them since the lookup (the savepoint undoes this one's writes)."""
+    match = person_held(keys=keys.keys(), actor=actor, other_than=other_than)
+    if match is not None:
+        return match
+    with transaction.atomic():
+        person = Person.objects.create()
+        PersonIdentifier.objects.bulk_create(
+            PersonIdentifier(person=person, system=system, normalised=key, value=value)
+            for (system, key), value in sorted(keys.items())
+        )
+    return PersonMatch(person=person, conflicting=False)
+
+
+def person_held(
+    *, keys: Iterable[tuple[str, str]], actor: Actor, other_than: Person | None
+) -> PersonMatch | None:
+    """The match among people already held (see person_for), or None when no key is held."""
+    keys = set(keys)
+    if not keys:
+        return None
     candidates = PersonIdentifier.objects.filter(
-        system__in={s for s, _ in pairs}, value__in={v for _, v in pairs}
-    )
-    held = {(i.system, i.value): i.person_id for i in candidates if (i.system, i.value) in pairs}
-    named = set(held.values())
+        system__in={s for s, _ in keys}, normalised__in={k for _, k in keys}
+    ).values_list("system", "normalised", "person_id")
+    named = {person for system, key, person in candidates if (system, key) in keys}
     excluded = {other_than.id} if other_than else set()
     if len(named) > 1 or named & excluded:
         known = persons_known_to(agency_id=actor.agency.id, candidates=named - excluded)
@@ -102,11 +171,7 @@ def person_for(
         # free would show in a later request naming it alone (bound to the caller's man, or
         # still someone else's), and a caller could bind the partner's number to its man.
         return PersonMatch(person=Person.objects.get(id=named.pop()), conflicting=False)
-    person = Person.objects.create()
-    PersonIdentifier.objects.bulk_create(
-        PersonIdentifier(person=person, system=s, value=v) for s, v in sorted(pairs)
-    )
-    return PersonMatch(person=person, conflicting=False)
+    return None
 
 
 def agencies_by_id(ids: Iterable[UUID]) -> dict[UUID, Agency]:
@@ -158,6 +223,34 @@ def referral_parties(
     return programme, partner_service, observers
 
 
+def referral_duplicate_refuse(*, actor: Actor, programme: Programme, subject: Person) -> None:
+    """A second open referral of the same man (the person his strong identifiers matched) to
+    the same programme by the same referrer is a 409 naming the first.
+
+    Only the caller's own referrals count: whether another agency has referred him is not
+    the caller's to learn (DESIGN.md, *Parties and suppliers*). His person row is locked so
+    that two simultaneous duplicates cannot both pass.
+    """
+    Person.objects.select_for_update().filter(id=subject.id).exists()
+    first = (
+        Referral.objects.filter(
+            referrer=actor.agency,
+            programme=programme,
+            subject=subject,
+            status__in=OPEN_STATUSES,
+        )
+        .order_by("created_at", "id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    if first is not None:
+        conflict = Conflict(
+            f"Your agency already has an open referral of this man to this programme: {first}."
+        )
+        conflict.extra = {"referral": str(first)}
+        raise conflict
+
+
 @transaction.atomic
 def referral_create(*, actor: Actor, data: dict[str, Any]) -> Referral:
     """A new referral from the acting agency, which becomes its referrer."""
@@ -174,24 +267,19 @@ def referral_create(*, actor: Actor, data: dict[str, Any]) -> Referral:
     identity = subject["identity"]
     partner = data.get("partner") or {}
     partner_identity = partner.get("identity")
-    try:
-        with transaction.atomic():
-            subject_match = person_for(identifiers=identity.get("identifiers", []), actor=actor)
-            partner_match = (
-                person_for(
-                    identifiers=partner_identity.get("identifiers", []),
-                    actor=actor,
-                    other_than=subject_match.person,
-                )
-                if partner_identity
-                else None
-            )
-    except IntegrityError as exc:
-        # Two referrals naming the same new identifier at once: the other one won.
-        raise PolicyViolation(
-            "The same person is being recorded by another request; try again.", field="subject"
-        ) from exc
+    subject_match = person_for(identifiers=identity.get("identifiers", []), actor=actor)
+    partner_match = (
+        person_for(
+            identifiers=partner_identity.get("identifiers", []),
+            actor=actor,
+            other_than=subject_match.person,
+            field="partner.identity.identifiers",
+        )
+        if partner_identity
+        else None
+    )
 
+    referral_duplicate_refuse(actor=actor, programme=programme, subject=subject_match.person)
     referral = Referral.objects.create(
         referrer=actor.agency,
         provider=programme.provider,
@@ -459,6 +547,11 @@ def partner_contact_attempt_record(
     *, task: PartnerContactTask, data: dict[str, Any], actor: Actor
 ) -> PartnerDisclosure:
     """A contact attempt: a partner.disclosures entry supplied by the partner service."""
+    if data["attempted_at"] < task.referral.created_at:
+        raise PolicyViolation(
+            "A contact attempt cannot be dated before its referral was made.",
+            field="attempted_at",
+        )
     return PartnerDisclosure.objects.create(
         referral=task.referral,
         supplier=actor.agency,

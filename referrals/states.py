@@ -26,6 +26,25 @@ REASON_CODES: tuple[str, ...] = (
     "other",
 )
 
+# Risk as the tool grades it (DESIGN.md, *Data categories*): a level is one of its tool's.
+RISK_TOOLS: dict[str, tuple[str, ...]] = {
+    "dash": ("standard", "medium", "high"),
+    "oasys_rosh": ("low", "medium", "high", "very_high"),
+    "sara": ("low", "medium", "high"),
+    "other": ("low", "medium", "high", "very_high"),
+}
+# Every tool's levels, for a level given without its tool (a risk change, an amendment).
+RISK_LEVELS: tuple[str, ...] = tuple(
+    dict.fromkeys(level for levels in RISK_TOOLS.values() for level in levels)
+)
+# Names that agencies' systems send for the coded tools (matched after case and spacing are
+# folded): "DASH" was the hub's own example before tools were coded.
+RISK_TOOL_ALIASES: dict[str, str] = {
+    "dash_ric": "dash",
+    "oasys": "oasys_rosh",
+    "rosh": "oasys_rosh",
+}
+
 
 @dataclass(frozen=True)
 class Move:
@@ -77,4 +96,5 @@ def states_document() -> dict[str, object]:
         "moves": [move.as_document() for move in MOVES],
         "reason_codes": list(REASON_CODES),
         "report_kinds": {status.value: list(REPORT_KINDS.get(status, ())) for status in Status},
+        "risk_tools": {tool: list(levels) for tool, levels in RISK_TOOLS.items()},
     }

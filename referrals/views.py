@@ -45,6 +45,7 @@ from referrals.serializers import (
     ReportSerializer,
     StatesSerializer,
     TransitionRequestSerializer,
+    check_risk_level,
 )
 from referrals.states import states_document
 from sharing_policies.decision import Decision
@@ -188,6 +189,8 @@ class ReferralListView(ReferralViewMixin, GenericAPIView):
     pages are full, and the cursor never points at one."""
 
     required_scopes = {"get": ["referrals:read"], "post": ["referrals:write"]}
+    # 409: a second open referral of the same man to the same programme (names the first).
+    problem_statuses = {"post": [409]}
     serializer_class = ReferralSerializer
     cursor_ordering = ("-created_at", "-id")
 
@@ -347,6 +350,12 @@ class ReferralDetailView(ReferralViewMixin, GenericAPIView):
                 referral_ids=[referral_id],
             )
             check_if_match(request, etag_of(render_referral(before, inputs.decide(before))))
+            if "risk" in changes:
+                # A level alone is checked against the tool already held.
+                try:
+                    check_risk_level({**(locked.risk or {}), **changes["risk"]})
+                except ValidationError as exc:
+                    raise ValidationError({"risk": exc.detail}) from exc
             amendment = services.referral_amend(
                 referral=locked, changes=changes, reason=reason, actor=self.actor
             )

@@ -122,6 +122,9 @@ FIELD_CATEGORIES: dict[str, Classification] = {
     # identifier, and telling on its own.
     "referrals.PersonIdentifier.system": PERSON_IDENTITY,
     "referrals.PersonIdentifier.value": PERSON_IDENTITY,
+    "referrals.PersonIdentifier.normalised": PERSON_IDENTITY,
+    # A housekeeping number (0, or the rank of a legacy spelling clash): no personal data.
+    "referrals.PersonIdentifier.collision": NONE,
     # --- referrals: the referral, one field per category -----------------------------------
     "referrals.Referral.id": C.REFERRAL_ADMIN,
     "referrals.Referral.status": C.REFERRAL_ADMIN,

@@ -89,9 +89,21 @@ class AgreementSerializer(serializers.Serializer):
     valid_to = serializers.DateField(allow_null=True)
     review_date = serializers.DateField(allow_null=True)
     status = serializers.ChoiceField(choices=AgreementStatus.choices)
+    review_overdue = serializers.BooleanField(
+        help_text="The review date has passed and the agreement has not expired: review it."
+    )
     created_at = serializers.DateTimeField(help_text="When this version was made.")
     created_by = serializers.CharField(
         help_text="The agency that made this version (named as `provider` is)."
+    )
+
+
+class AgreementFilterSerializer(serializers.Serializer):
+    review_overdue = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="`true`: only agreements whose review is overdue; `false`: only the others.",
     )
 
 

@@ -1,13 +1,16 @@
 """Publishing and changing sharing agreements: each change is a new version of the same id."""
 
+import datetime
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from agencies.actors import Actor
 from agencies.models import Agency, AgencyKind
 from hub.exceptions import PolicyViolation, RoleNotPermitted, UnknownReference
-from sharing_policies.models import Agreement, AgreementVersion
+from sharing_policies.models import Agreement, AgreementStatus, AgreementVersion
 from sharing_policies.vocabulary import VICTIM_CONFIDENTIAL
 
 VERSIONED_FIELDS = (
@@ -39,6 +42,33 @@ def check_terms(*, terms: dict[str, Any], recipient: Agency | None, recipient_ki
         )
     if terms.get("valid_to") and terms["valid_to"] < terms["valid_from"]:
         raise PolicyViolation("valid_to is before valid_from.", field="valid_to")
+    review = terms.get("review_date")
+    if review and (
+        review < terms["valid_from"] or (terms.get("valid_to") and review > terms["valid_to"])
+    ):
+        raise PolicyViolation(
+            "review_date must lie within valid_from..valid_to: a review after the agreement "
+            "ends reviews nothing.",
+            field="review_date",
+        )
+
+
+# An agreement still in use (or about to be) whose review date has passed; an expired one
+# needs no review.
+def review_overdue(row: AgreementVersion, today: datetime.date | None = None) -> bool:
+    today = today or timezone.localdate()
+    return bool(
+        row.review_date and row.review_date < today and row.status != AgreementStatus.EXPIRED
+    )
+
+
+def agreements_review_overdue(
+    rows: QuerySet[AgreementVersion], overdue: bool, today: datetime.date | None = None
+) -> QuerySet[AgreementVersion]:
+    """The versions whose review is overdue (or, with `overdue=False`, those whose is not)."""
+    today = today or timezone.localdate()
+    condition = Q(review_date__lt=today) & ~Q(status=AgreementStatus.EXPIRED)
+    return rows.filter(condition) if overdue else rows.exclude(condition)
 
 
 @transaction.atomic

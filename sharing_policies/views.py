@@ -32,6 +32,7 @@ from sharing_policies.selectors import (
 )
 from sharing_policies.serializers import (
     AgreementCreateSerializer,
+    AgreementFilterSerializer,
     AgreementPatchSerializer,
     AgreementSerializer,
     ExplainQuerySerializer,
@@ -81,6 +82,7 @@ def render_agreement(row: AgreementVersion, naming: Naming) -> dict[str, Any]:
         "valid_to": row.valid_to.isoformat() if row.valid_to else None,
         "review_date": row.review_date.isoformat() if row.review_date else None,
         "status": row.status,
+        "review_overdue": services.review_overdue(row),
         "created_at": timestamp(row.created_at),
         "created_by": naming.agency(row.created_by_id),
     }
@@ -101,9 +103,17 @@ class AgreementListView(HubViewMixin, GenericAPIView):
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):
             return AgreementVersion.objects.none()
-        return agreements_visible_to(self.actor.agency)
+        rows = agreements_visible_to(self.actor.agency)
+        filters = AgreementFilterSerializer(data=self.request.query_params.dict())
+        filters.is_valid(raise_exception=True)
+        overdue = filters.validated_data["review_overdue"]
+        return rows if overdue is None else services.agreements_review_overdue(rows, overdue)
 
-    @extend_schema(summary="List sharing agreements", responses=AgreementSerializer(many=True))
+    @extend_schema(
+        summary="List sharing agreements",
+        parameters=[AgreementFilterSerializer],
+        responses=AgreementSerializer(many=True),
+    )
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(render_agreements(self.actor.agency, list(page)))

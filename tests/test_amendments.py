@@ -56,7 +56,7 @@ def test_an_amendment_needs_if_match_and_fails_when_stale(scene):
     )
     assert done.json()["risk"] == {
         "level": "medium",
-        "tool": "DASH",
+        "tool": "dash",
         "summary": "Escalating.",
         "marac": True,
     }

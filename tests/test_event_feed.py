@@ -2,6 +2,7 @@
 repeated across pages, even while events are written."""
 
 import threading
+from uuid import uuid4
 
 import pytest
 
@@ -29,6 +30,8 @@ def scene(api_client_for, world):
 
 def refer(scene, **extra):
     body = referral_body(scene["world"]["programme"].id, **extra)
+    # Each of another man: a second open referral of one man to one programme is a 409.
+    body["subject"]["identity"]["identifiers"] = [{"system": "test.pnc", "value": str(uuid4())}]
     return scene["referrer"].post("/api/v1/referrals/", body, format="json").json()["id"]
 
 

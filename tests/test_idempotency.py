@@ -54,6 +54,8 @@ def test_keys_expire_after_24_hours(api_client_for, world):
     body = referral_body(world["programme"].id)
     first = create(client, body, "old-key")
     IdempotencyKey.objects.update(created_at=timezone.now() - timedelta(hours=25))
+    # Another man: the same one again would be a duplicate referral (409), key or no key.
+    body["subject"]["identity"]["identifiers"] = [{"system": "test.pnc", "value": "85/000002B"}]
 
     again = create(client, body, "old-key")
 

@@ -52,7 +52,7 @@ def url(scene):
 
 def attempt(**extra):
     return {
-        "attempted_at": (timezone.now() - datetime.timedelta(hours=1)).isoformat(),
+        "attempted_at": timezone.now().isoformat(),  # after the referral was made
         "outcome": "reached",
         "notes": "Safety plan reviewed.",
         **extra,

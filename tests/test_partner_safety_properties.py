@@ -486,7 +486,11 @@ def live(world: World, referral: Referral, plan: ReferralPlan) -> None:
             risk = {"kind": "risk_change", "level": "high", "summary": "Worse.", "urgent": True}
             report(world, referral, risk)
         if plan.contact_attempt and plan.partner_service:
-            attempt = {"attempted_at": f"{TODAY}T08:00:00Z", "outcome": "reached", "notes": "Ok."}
+            attempt = {
+                "attempted_at": timezone.now().isoformat(),
+                "outcome": "reached",
+                "notes": "Ok.",
+            }
             service = world.clients[plan.partner_service]
             ok(service.post(f"{API}/referrals/{rid}/partner-contact/", attempt, format="json"))
     if plan.stage == "in_programme":

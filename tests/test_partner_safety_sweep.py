@@ -26,6 +26,9 @@ PARTNER_DETAILS = (
     "Weekday mornings only",
     "threats began last year",
     "Attends nursery",
+    "Lily Sample",
+    "2022-04-09",
+    "2026-05-20",
 )
 
 

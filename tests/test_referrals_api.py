@@ -7,6 +7,7 @@ import pytest
 from agencies.models import AgencyKind
 from audit.models import AccessRecord
 from referrals.models import Person, Referral
+from tests import factories
 from tests.conftest import referral_body
 
 pytestmark = pytest.mark.django_db
@@ -20,6 +21,13 @@ def create_referral(client, programme, **extra):
     )
     assert response.status_code == 201, response.content
     return response.json()
+
+
+def man(n):
+    """The subject of referral_body, as the n-th man (one open referral each: DESIGN.md)."""
+    subject = referral_body("")["subject"]
+    subject["identity"]["identifiers"] = [{"system": "test.pnc", "value": f"85/{n:06d}B"}]
+    return subject
 
 
 def withheld_categories(view):
@@ -276,7 +284,7 @@ def test_a_victim_service_that_is_not_the_partner_service_cannot_see_the_referra
 
 def test_each_list_item_is_exactly_what_a_read_returns(api_client_for, world):
     referrer = api_client_for(world[AgencyKind.PROBATION])
-    ids = [create_referral(referrer, world["programme"])["id"] for _ in range(3)]
+    ids = [create_referral(referrer, world["programme"], subject=man(n))["id"] for n in range(3)]
     provider = api_client_for(world[AgencyKind.PROGRAMME_PROVIDER], purpose="programme_delivery")
 
     listed = provider.get("/api/v1/referrals/").json()["results"]
@@ -288,7 +296,7 @@ def test_each_list_item_is_exactly_what_a_read_returns(api_client_for, world):
 
 def test_list_is_cursor_paginated_newest_first_without_repeats(api_client_for, world):
     referrer = api_client_for(world[AgencyKind.PROBATION])
-    ids = [create_referral(referrer, world["programme"])["id"] for _ in range(5)]
+    ids = [create_referral(referrer, world["programme"], subject=man(n))["id"] for n in range(5)]
 
     seen = []
     url = "/api/v1/referrals/?page_size=2"
@@ -305,8 +313,8 @@ def test_list_costs_a_bounded_number_of_queries(
     api_client_for, world, django_assert_max_num_queries
 ):
     referrer = api_client_for(world[AgencyKind.PROBATION])
-    for _ in range(6):
-        create_referral(referrer, world["programme"])
+    for n in range(6):
+        create_referral(referrer, world["programme"], subject=man(n))
 
     with django_assert_max_num_queries(12):
         response = referrer.get("/api/v1/referrals/")
@@ -321,7 +329,10 @@ def test_subject_is_matched_to_an_existing_person_by_a_strong_identifier(api_cli
     client = api_client_for(world[AgencyKind.PROBATION])
 
     first = create_referral(client, world["programme"])
-    second = create_referral(client, world["programme"])
+    # To another programme: a second open one to the same programme would be a duplicate (409).
+    second = create_referral(
+        client, factories.ProgrammeFactory(provider=world[AgencyKind.PROGRAMME_PROVIDER])
+    )
 
     assert first["subject"]["identity"]["id"] == second["subject"]["identity"]["id"]
 

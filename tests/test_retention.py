@@ -176,7 +176,7 @@ def full_life(scene, tag, *, close=True, **kwargs):
     attempt = scene["victim_service"].post(
         f"{url}partner-contact/",
         {
-            "attempted_at": (timezone.now() - datetime.timedelta(hours=1)).isoformat(),
+            "attempted_at": timezone.now().isoformat(),
             "outcome": "reached",
             "notes": f"{m} safety plan",
         },

@@ -194,17 +194,23 @@ def test_a_conflicting_request_never_attaches_an_identifier_to_another_person(
         refer(prober, world["programme"], subject_ids=[his_other_pnc, HER_NHS, fresh])
     )
     # The same for a partner: her number beside the one of the prober's own partner...
+    # (Each to a programme of its own: the same man twice to one programme is a 409.)
     partner_side = created(
         refer(
             prober,
-            world["programme"],
+            ProgrammeFactory(provider=world[AgencyKind.PROGRAMME_PROVIDER]),
             subject_ids=[HIS_PNC],
             partner_ids=[own_partner_nhs, HER_NHS, fresh],
         )
     )
     # ... and a partner named by the man's own number.
     partner_is_him = created(
-        refer(prober, world["programme"], subject_ids=[HIS_PNC], partner_ids=[HIS_PNC, fresh])
+        refer(
+            prober,
+            ProgrammeFactory(provider=world[AgencyKind.PROGRAMME_PROVIDER]),
+            subject_ids=[HIS_PNC],
+            partner_ids=[HIS_PNC, fresh],
+        )
     )
 
     assert with_hers["subject"]["identity"]["id"] == own_man
@@ -386,7 +392,7 @@ def emergency_scene(api_client_for, world):
         moved = clients["provider"].post(f"{url}transitions/", {"to": to}, format="json")
         assert moved.status_code == 200, moved.content
     attempt = {
-        "attempted_at": (timezone.now() - datetime.timedelta(hours=1)).isoformat(),
+        "attempted_at": timezone.now().isoformat(),
         "outcome": "reached",
         "notes": "She is frightened of him since the hearing.",
     }

@@ -9,6 +9,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
+from uuid import uuid4
 
 import pytest
 from django.apps import apps
@@ -50,16 +51,15 @@ def clients(api_client_for, world):
 
 
 def refer(clients: dict[str, Any], world: dict[str, Any]) -> str:
-    """A referral with every category filled, the partner service and two observers."""
-    created = clients["referrer"].post(
-        "/api/v1/referrals/",
-        referral_body(
-            world["programme"].id,
-            partner_service=str(world[AgencyKind.VICTIM_SERVICE].id),
-            observers=[str(world[AgencyKind.COURT].id), str(world[AgencyKind.POLICE].id)],
-        ),
-        format="json",
+    """A referral with every category filled, the partner service and two observers; each of
+    another man (a second open referral of one man to one programme is a 409)."""
+    body = referral_body(
+        world["programme"].id,
+        partner_service=str(world[AgencyKind.VICTIM_SERVICE].id),
+        observers=[str(world[AgencyKind.COURT].id), str(world[AgencyKind.POLICE].id)],
     )
+    body["subject"]["identity"]["identifiers"] = [{"system": "test.pnc", "value": str(uuid4())}]
+    created = clients["referrer"].post("/api/v1/referrals/", body, format="json")
     assert created.status_code == 201, created.content
     return created.json()["id"]
 
@@ -302,7 +302,7 @@ def test_a_contact_attempt_moves_updated_at_only_for_who_sees_the_partner_servic
     recorded = clients["partner_service"].post(
         f"/api/v1/referrals/{referral_id}/partner-contact/",
         {
-            "attempted_at": (timezone.now() - datetime.timedelta(hours=1)).isoformat(),
+            "attempted_at": timezone.now().isoformat(),
             "outcome": "reached",
         },
         format="json",

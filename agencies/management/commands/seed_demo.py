@@ -265,6 +265,7 @@ class Command(BaseCommand):
                         "family_name": "Example",
                         "date_of_birth": "1986-03-14",
                         "identifiers": [{"system": "demo.probation.case", "value": "NPS-0001"}],
+                        "aliases": ["Danny Example"],
                     },
                     "contact": {"address": "1 Demo Street, Northshire", "phone": "01632 960001"},
                 },
@@ -278,12 +279,15 @@ class Command(BaseCommand):
                 },
                 "risk": {
                     "level": "high",
-                    "tool": "OASys",
+                    "tool": "oasys_rosh",
                     "summary": "Escalating control.",
                     "marac": True,
                 },
                 "partner": {
-                    "identity": {"name": "Sarah Sample"},
+                    "identity": {
+                        "name": "Sarah Sample",
+                        "relationship": {"status": "former", "separated_on": "2026-05-20"},
+                    },
                     "contact": {
                         "address": "Withheld refuge address",
                         "phone": "01632 960002",
@@ -293,7 +297,13 @@ class Command(BaseCommand):
                 },
                 "partner_service": agency["Northshire Women's Aid"].id,
                 "observers": [agency["Northshire Magistrates' Court"].id],
-                "children": [{"age": 4, "notes": "Attends nursery; known to children's services."}],
+                "children": [
+                    {
+                        "name": "Lily Sample",
+                        "date_of_birth": "2022-04-09",
+                        "notes": "Attends nursery; known to children's services.",
+                    }
+                ],
             },
         )
         # She lets her support service have her contact details; he refuses courts his risk.
@@ -338,7 +348,7 @@ class Command(BaseCommand):
                         "identifiers": [{"system": "demo.police.pnc", "value": "79/000001X"}],
                     }
                 },
-                "risk": {"level": "medium", "tool": "DASH", "summary": "Verbal abuse, no weapons."},
+                "risk": {"level": "medium", "tool": "dash", "summary": "Verbal abuse, no weapons."},
                 "observers": [agency["Northshire Children's Services"].id],
             },
         )
