@@ -5,12 +5,16 @@ through a forgotten `del`. Keys follow DESIGN.md's body.
 """
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 from uuid import UUID
+
+from django.utils import timezone
 
 from hub.serializers import timestamp
 from referrals.models import Referral, Report
 from referrals.selectors import updated_at_seen
+from referrals.serializers import age_on
 from sharing_policies.decision import Decision
 from sharing_policies.naming import Naming, may_name_partner_service, naming_in_referral
 from sharing_policies.selectors import parties_of
@@ -81,6 +85,22 @@ def programme_progress(referral: Referral, decision: Decision) -> dict[str, Any]
     return {"reports": [render_report(report) for report in referral.reports.all()]}
 
 
+def children(referral: Referral, decision: Decision) -> list[Any]:
+    """The children, each one's age as of today where its date of birth is known."""
+    if not isinstance(referral.children, list):
+        return referral.children or []
+    today = timezone.localdate()
+    return [child_today(child, today) for child in referral.children]
+
+
+def child_today(child: Any, today: date) -> Any:
+    born = child.get("date_of_birth") if isinstance(child, dict) else None
+    try:
+        return {**child, "age": age_on(date.fromisoformat(born), today)} if born else child
+    except (TypeError, ValueError):  # not a date (stored before dates were checked)
+        return child
+
+
 # category -> (path in the body, how to read it). referral.admin is the top level.
 RENDERERS: dict[Category, tuple[tuple[str, ...], Callable[[Referral, Decision], Any]]] = {
     Category.SUBJECT_IDENTITY: (("subject", "identity"), subject_identity),
@@ -91,7 +111,7 @@ RENDERERS: dict[Category, tuple[tuple[str, ...], Callable[[Referral, Decision], 
     Category.PARTNER_IDENTITY: (("partner", "identity"), partner_identity),
     Category.PARTNER_CONTACT: (("partner", "contact"), lambda r, d: r.partner_contact),
     Category.PARTNER_DISCLOSURES: (("partner", "disclosures"), partner_disclosures),
-    Category.CHILDREN: (("children",), lambda r, d: r.children or []),
+    Category.CHILDREN: (("children",), children),
 }
 
 

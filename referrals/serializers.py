@@ -263,6 +263,15 @@ class ChildSerializer(StrictSerializer):
         return {**attrs, "age": age}
 
 
+class ChildViewSerializer(ChildSerializer):
+    age = serializers.IntegerField(
+        min_value=0,
+        required=False,
+        help_text="Today's age, derived from `date_of_birth` when that is known (it never goes "
+        "stale); else the age given.",
+    )
+
+
 class ReferralCreateSerializer(StrictSerializer):
     programme = serializers.UUIDField()
     subject = SubjectCreateSerializer()
@@ -315,7 +324,7 @@ class ReferralSerializer(serializers.Serializer):
     risk = RiskSerializer(required=False, allow_null=True)
     programme_progress = ProgrammeProgressSerializer(required=False)
     partner = PartnerSerializer(required=False)
-    children = ChildSerializer(many=True, required=False)
+    children = ChildViewSerializer(many=True, required=False)
     withheld = WithheldSerializer(
         many=True,
         help_text="Every category not disclosed to the caller, with the first reason that "

@@ -339,3 +339,16 @@ def test_an_agreement_whose_review_is_overdue_says_so_and_the_hub_operator_lists
     others = operator.get(url, {"review_overdue": "false"}).json()["results"]
     assert [a["id"] for a in others] == [current["id"]]
     assert operator.get(url, {"review_overdue": "maybe"}).status_code == 400
+
+
+def test_a_childs_age_is_read_from_the_date_of_birth_and_never_goes_stale(referrer, world):
+    born = datetime.date(timezone.localdate().year - 7, 1, 1)  # seven today, whatever the day
+    children = [{"name": "Child A", "date_of_birth": str(born), "notes": "Year 1."}]
+    referral_id = create(referrer, world, children=children).json()["id"]
+    # As if recorded two years ago, when the stored age was right.
+    stored = Referral.objects.get(id=referral_id)
+    Referral.objects.filter(id=referral_id).update(children=[{**stored.children[0], "age": 4}])
+
+    (child,) = referrer.get(f"{REFERRALS}{referral_id}/").json()["children"]
+
+    assert child["age"] == 7 and child["date_of_birth"] == str(born)
