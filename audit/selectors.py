@@ -173,11 +173,6 @@ def chunks(records: Iterable[Any], size: int = 500) -> Iterator[list[Any]]:
         yield chunk
 
 
-def kinds_of(agency_ids: Iterable[str]) -> dict[str, str]:
-    """One query for the kind of every agency a page names."""
-    return {str(a): kind for a, kind in agency_kinds(agency_ids).items()}
-
-
 def agencies_named_in(records: Iterable[AccessRecord]) -> set[str]:
     named = set()
     for record in records:
