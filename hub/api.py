@@ -213,4 +213,8 @@ class HubViewMixin:
             with transaction.atomic():
                 self._write_access_record(response.status_code)
             self._access_recorded = True
+        if self.touches_personal_data:
+            # DESIGN.md, *Errors and HTTP conventions*: personal data is never kept by a cache
+            # (a browser's, a proxy's), whatever the status.
+            response["Cache-Control"] = "no-store"
         return super().finalize_response(request, response, *args, **kwargs)
