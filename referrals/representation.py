@@ -7,7 +7,6 @@ through a forgotten `del`. Keys follow DESIGN.md's body.
 from collections.abc import Callable
 from datetime import date
 from typing import Any
-from uuid import UUID
 
 from django.utils import timezone
 
@@ -24,11 +23,6 @@ from sharing_policies.vocabulary import Category
 def referral_naming(referral: Referral, decision: Decision) -> Naming:
     """The naming rule (sharing_policies.naming) for the reader this decision was made for."""
     return naming_in_referral(parties=parties_of(referral), decision=decision)
-
-
-def agency_ref(agency_id: UUID | None, referral: Referral, decision: Decision) -> str | None:
-    """An agency id, except the partner service's for those who may not know who it is."""
-    return referral_naming(referral, decision).agency(agency_id)
 
 
 def admin(referral: Referral, decision: Decision) -> dict[str, Any]:
@@ -57,10 +51,11 @@ def partner_identity(referral: Referral, decision: Decision) -> dict[str, Any] |
 
 def partner_disclosures(referral: Referral, decision: Decision) -> list[dict[str, Any]]:
     visible_from = decision.disclosure_entries_from
+    naming = referral_naming(referral, decision)
     return [
         {
             "id": str(entry.id),
-            "supplier": agency_ref(entry.supplier_id, referral, decision),
+            "supplier": naming.agency(entry.supplier_id),
             "recorded_at": timestamp(entry.recorded_at),
             **({"disclosed_on": entry.disclosed_on.isoformat()} if entry.disclosed_on else {}),
             "kind": entry.kind,
@@ -119,7 +114,8 @@ def render_referral(referral: Referral, decision: Decision) -> dict[str, Any]:
     """The caller's minimised view: every disclosed category's key, and no withheld one."""
     body = admin(referral, decision)
     if may_name_partner_service(decision):
-        body["partner_service"] = agency_ref(referral.partner_service_id, referral, decision)
+        naming = referral_naming(referral, decision)
+        body["partner_service"] = naming.agency(referral.partner_service_id)
     for category, (path, read) in RENDERERS.items():
         if not decision.sees(category):
             continue

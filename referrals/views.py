@@ -27,7 +27,7 @@ from hub.serializers import timestamp
 from referrals import selectors, services
 from referrals.events import events_raise
 from referrals.models import Event, EventType, Referral
-from referrals.representation import agency_ref, render_referral, render_report
+from referrals.representation import referral_naming, render_referral, render_report
 from referrals.serializers import (
     REPORT_SERIALIZERS,
     ContactAttemptSerializer,
@@ -437,12 +437,13 @@ class HistoryView(ReferralViewMixin, GenericAPIView):
             )
             self.views_of([referral])
             _, decision = self.access.decisions[-1]
+            naming = referral_naming(referral, decision)
             moves = [
                 {
                     "type": "transition",
                     "id": str(t.id),
                     "at": timestamp(t.at),
-                    "by": agency_ref(t.by_id, referral, decision),
+                    "by": naming.agency(t.by_id),
                     "from_status": t.from_status,
                     "to_status": t.to_status,
                     "reason_code": t.reason_code or None,
@@ -463,7 +464,7 @@ class HistoryView(ReferralViewMixin, GenericAPIView):
                             "type": "amendment",
                             "id": str(amendment.id),
                             "at": timestamp(amendment.at),
-                            "by": agency_ref(amendment.by_id, referral, decision),
+                            "by": naming.agency(amendment.by_id),
                             "changes": visible,
                             # Free text about every category changed: shown only to who
                             # sees them all (a reason may speak of her contact).

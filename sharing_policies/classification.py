@@ -53,6 +53,16 @@ ANY_CASE_DATA = tuple(c for c in Category if c is not C.REFERRAL_ADMIN)
 # A consent is what its data subject told an agency about his or her own data. For the partner
 # that is partner.disclosures (it shows she is in touch with an agency, and what she wants);
 # the man has no such category, and his consent goes with who he is.
+# The categories an amendment may change (referrals.services.AMENDABLE).
+AMENDABLE = (
+    C.SUBJECT_IDENTITY,
+    C.SUBJECT_CONTACT,
+    C.OFFENCE,
+    C.RISK,
+    C.PARTNER_IDENTITY,
+    C.PARTNER_CONTACT,
+    C.CHILDREN,
+)
 CONSENT_STATEMENT = (C.SUBJECT_IDENTITY, C.PARTNER_DISCLOSURES)
 
 FIELD_CATEGORIES: dict[str, Classification] = {
@@ -201,38 +211,13 @@ FIELD_CATEGORIES: dict[str, Classification] = {
     "referrals.Amendment.referral": NONE,
     # When the changed categories changed: shown, in the history and as the `updated_at`
     # (referral.admin) of a referral, only to a reader that sees one of them.
-    "referrals.Amendment.at": (
-        C.REFERRAL_ADMIN,
-        C.SUBJECT_IDENTITY,
-        C.SUBJECT_CONTACT,
-        C.OFFENCE,
-        C.RISK,
-        C.PARTNER_IDENTITY,
-        C.PARTNER_CONTACT,
-        C.CHILDREN,
-    ),
+    "referrals.Amendment.at": (C.REFERRAL_ADMIN, *AMENDABLE),
     "referrals.Amendment.by": NONE,
     "referrals.Amendment.by_client": NONE,
     # Old and new values of the amendable categories (referrals.services.AMENDABLE), and the
     # referrer's words about why they changed: either may hold any of them.
-    "referrals.Amendment.reason": (
-        C.SUBJECT_IDENTITY,
-        C.SUBJECT_CONTACT,
-        C.OFFENCE,
-        C.RISK,
-        C.PARTNER_IDENTITY,
-        C.PARTNER_CONTACT,
-        C.CHILDREN,
-    ),
-    "referrals.Amendment.changes": (
-        C.SUBJECT_IDENTITY,
-        C.SUBJECT_CONTACT,
-        C.OFFENCE,
-        C.RISK,
-        C.PARTNER_IDENTITY,
-        C.PARTNER_CONTACT,
-        C.CHILDREN,
-    ),
+    "referrals.Amendment.reason": AMENDABLE,
+    "referrals.Amendment.changes": AMENDABLE,
     "referrals.PartnerContactTask.id": NONE,
     "referrals.PartnerContactTask.referral": NONE,
     "referrals.PartnerContactTask.partner_service": C.PARTNER_IDENTITY,
