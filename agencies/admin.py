@@ -1,9 +1,13 @@
 """Admin for the hub operator's staff: agencies, staff and clients (never referral data)."""
 
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
 from agencies.models import Agency, Client, StaffMembership, User
+from agencies.registration import RegistrationFault, registration_for
 
 
 @admin.register(Agency)
@@ -27,12 +31,48 @@ class HubUserAdmin(UserAdmin):
 admin.site.unregister(Client)
 
 
+class ClientAdminForm(forms.ModelForm):
+    """The same registration rule as `manage.py create_client` (agencies.registration)."""
+
+    class Meta:
+        model = Client
+        # Never the secret: it is hashed on save and shown once by `manage.py create_client`.
+        fields = (
+            "name",
+            "agency",
+            "active",
+            "client_type",
+            "authorization_grant_type",
+            "redirect_uris",
+            "scopes",
+            "purposes",
+            "default_purpose",
+        )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        agency = data.get("agency")
+        if agency is None or self.errors:
+            return data
+        try:
+            registration = registration_for(
+                kind=agency.kind,
+                scopes=data.get("scopes", "").split(),
+                purposes=data.get("purposes", "").split(),
+                default_purpose=data.get("default_purpose", ""),
+            )
+        except RegistrationFault as fault:
+            raise forms.ValidationError({fault.field: fault.message}) from fault
+        data["scopes"] = " ".join(registration.scopes)
+        data["purposes"] = " ".join(registration.purposes)
+        return data
+
+
 @admin.register(Client)
 class ClientAdmin(admin.ModelAdmin):
-    list_display = ("name", "client_id", "agency", "scopes", "default_purpose")
-    list_filter = ("agency__kind",)
+    form = ClientAdminForm
+    list_display = ("name", "client_id", "agency", "active", "scopes", "purposes")
+    list_filter = ("agency__kind", "active")
     search_fields = ("name", "client_id", "agency__name")
-    # The secret is hashed on save and shown once by `manage.py create_client`; the admin
-    # never shows or sets it.
-    exclude = ("client_secret", "hash_client_secret", "user")
+    fields = ("client_id", *ClientAdminForm.Meta.fields)
     readonly_fields = ("client_id",)

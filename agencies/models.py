@@ -79,6 +79,14 @@ class Client(AbstractApplication):
     default_purpose = models.CharField(
         max_length=32, choices=[(p.value, p.value) for p in Purpose], blank=True
     )
+    purposes = models.TextField(
+        blank=True,
+        help_text="Space-separated purposes this client may declare in X-Purpose "
+        "(its default purpose among them).",
+    )
+    active = models.BooleanField(
+        default=True, help_text="An inactive client gets no token; its tokens are revoked."
+    )
 
     class Meta(AbstractApplication.Meta):
         swappable = "OAUTH2_PROVIDER_APPLICATION_MODEL"
@@ -87,6 +95,10 @@ class Client(AbstractApplication):
     def scope_list(self) -> list[str]:
         return self.scopes.split()
 
+    @property
+    def purpose_list(self) -> list[str]:
+        return self.purposes.split()
+
     def is_usable(self, request: object) -> bool:
-        # A client of an inactive agency gets no token.
-        return self.agency.active and super().is_usable(request)
+        # An inactive client, or a client of an inactive agency, gets no token.
+        return self.active and self.agency.active and super().is_usable(request)

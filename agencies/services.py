@@ -3,13 +3,12 @@
 import secrets
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import transaction
 from oauth2_provider.generators import generate_client_id
 
 from agencies.models import Agency, Client
+from agencies.registration import RegistrationFault, registration_for
 from hub.exceptions import PolicyViolation, UnknownReference
-from sharing_policies.vocabulary import PURPOSES
 
 
 @dataclass(frozen=True)
@@ -25,20 +24,12 @@ def agency_create(*, name: str, kind: str) -> Agency:
     return agency
 
 
-def validate_scopes(scopes: list[str]) -> list[str]:
-    unknown = sorted(set(scopes) - set(settings.SCOPES))
-    if unknown:
-        raise PolicyViolation(f"Unknown scope(s): {', '.join(unknown)}.", field="scopes")
-    if not scopes:
-        raise PolicyViolation("A client needs at least one scope.", field="scopes")
-    return sorted(set(scopes))
-
-
 def client_create(
     *,
     agency_id: str,
     scopes: list[str],
     purpose: str | None = None,
+    purposes: list[str] | None = None,
     name: str = "",
     grant_type: str = Client.GRANT_CLIENT_CREDENTIALS,
     redirect_uris: str = "",
@@ -46,8 +37,15 @@ def client_create(
     agency = Agency.objects.filter(pk=agency_id).first()
     if agency is None:
         raise UnknownReference("No agency has this id.", field="agency")
-    if purpose is not None and purpose not in PURPOSES:
-        raise PolicyViolation(f"Unknown purpose {purpose!r}.", field="purpose")
+    try:
+        registration = registration_for(
+            kind=agency.kind,
+            scopes=scopes,
+            purposes=purposes or [],
+            default_purpose=purpose or "",
+        )
+    except RegistrationFault as fault:
+        raise PolicyViolation(fault.message, field=fault.field) from fault
     secret = secrets.token_urlsafe(96)
     client = Client(
         agency=agency,
@@ -57,8 +55,9 @@ def client_create(
         client_type=Client.CLIENT_CONFIDENTIAL,
         authorization_grant_type=grant_type,
         redirect_uris=redirect_uris,
-        scopes=" ".join(validate_scopes(scopes)),
-        default_purpose=purpose or "",
+        scopes=" ".join(registration.scopes),
+        purposes=" ".join(registration.purposes),
+        default_purpose=registration.default_purpose,
     )
     with transaction.atomic():
         client.full_clean(exclude=["user"])

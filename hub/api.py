@@ -9,12 +9,13 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from rest_framework import status
-from rest_framework.exceptions import APIException, ParseError, ValidationError
+from rest_framework.exceptions import APIException, ParseError, PermissionDenied, ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from agencies.actors import Actor, actor_of
+from agencies.registration import AUDIT_SCOPE
 from audit.services import AccessDetails, access_record_write
 from hub.middleware import body_too_large_detail, declared_body_length
 from hub.problems import PROBLEM_CONTENT_TYPE, ProblemJSONRenderer, database_unreachable
@@ -47,13 +48,19 @@ def header_error(header: str, message: str) -> ValidationError:
 
 
 def resolve_purpose(request: Request, actor: Actor | None, *, required: bool) -> str:
-    """X-Purpose, else the client's default purpose; unknown is a 400, and so is none at all
-    on a request that touches personal data."""
+    """X-Purpose, else the client's default purpose (DESIGN.md, *The disclosure decision*).
+
+    Unknown is a 400, and so is none at all on a request that touches personal data; a purpose
+    the client is not registered for (`Client.purposes`), or `audit` on a token without
+    `audit:read`, is a 403: purpose limitation does not rest on the integrator's honesty.
+    """
     given = request.headers.get(PURPOSE_HEADER)
     if given is not None:
         if given not in PURPOSES:
             allowed = ", ".join(p.value for p in Purpose)
             raise header_error(PURPOSE_HEADER, f"Unknown purpose; use one of: {allowed}.")
+        if actor is not None:
+            check_purpose_allowed(actor, given)
         return given
     default = actor.client.default_purpose if actor else ""
     if required and not default:
@@ -61,6 +68,19 @@ def resolve_purpose(request: Request, actor: Actor | None, *, required: bool) ->
             PURPOSE_HEADER, "This request touches personal data: declare its purpose."
         )
     return default
+
+
+def check_purpose_allowed(actor: Actor, purpose: str) -> None:
+    """403 unless the actor's client is registered for `purpose` (and holds `audit:read`
+    for `audit`)."""
+    registered = actor.client.purpose_list
+    if purpose not in registered:
+        may = ", ".join(registered) or "none"
+        raise PermissionDenied(
+            f"This client is not registered for the purpose {purpose}; it may declare: {may}."
+        )
+    if purpose == Purpose.AUDIT and AUDIT_SCOPE not in actor.scopes:
+        raise PermissionDenied(f"The purpose audit needs a token with {AUDIT_SCOPE}.")
 
 
 def implied_purpose(request: Request, purpose: str) -> str:

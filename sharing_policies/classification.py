@@ -111,6 +111,8 @@ FIELD_CATEGORIES: dict[str, Classification] = {
     "agencies.Client.agency": NONE,
     "agencies.Client.scopes": NONE,
     "agencies.Client.default_purpose": NONE,
+    "agencies.Client.purposes": NONE,
+    "agencies.Client.active": NONE,
     # --- referrals: the catalogue ----------------------------------------------------------
     "referrals.Programme.id": NONE,
     "referrals.Programme.provider": NONE,

@@ -16,7 +16,9 @@ from openapi_schema_validator import OAS31Validator
 from rest_framework.test import APIClient
 
 from agencies.models import Agency, AgencyKind
+from agencies.registration import SCOPE_CEILINGS
 from agencies.services import client_create
+from sharing_policies.vocabulary import Purpose
 from tests import factories
 
 pytest_plugins = ["tests.audit_protection"]
@@ -30,6 +32,8 @@ ALL_SCOPES = [
     "policies:write",
     "audit:read",
 ]
+# Every purpose but `audit`, which comes with the audit:read scope (agencies.registration).
+DECLARABLE_PURPOSES = [p.value for p in Purpose if p != Purpose.AUDIT]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -116,14 +120,22 @@ def make_agency(db: None) -> Callable[..., Agency]:
 
 @pytest.fixture
 def api_client_for(db: None) -> Callable[..., SchemaCheckedClient]:
-    """`api_client_for(agency, scopes=[...], purpose=...)`: a client with a real bearer token."""
+    """`api_client_for(agency, scopes=[...], purpose=..., purposes=[...])`: a client with a real
+    bearer token; by default it holds every scope its agency's kind may hold and may declare
+    every purpose."""
 
     def make(
         agency: Agency,
         scopes: list[str] | None = None,
         purpose: str | None = "risk_management",
+        purposes: list[str] | None = None,
     ) -> SchemaCheckedClient:
-        issued = client_create(agency_id=agency.id, scopes=scopes or ALL_SCOPES, purpose=purpose)
+        issued = client_create(
+            agency_id=agency.id,
+            scopes=scopes or sorted(SCOPE_CEILINGS[agency.kind]),
+            purpose=purpose,
+            purposes=DECLARABLE_PURPOSES if purposes is None else purposes,
+        )
         response = request_token(issued.client.client_id, issued.client_secret)
         assert response.status_code == 200, response.content
         client = SchemaCheckedClient()

@@ -83,7 +83,15 @@ def test_seed_demo_builds_a_world_and_prints_working_credentials():
     }
     assert sum(line["kind"] == "programme_provider" for line in lines) == 2
     for line in lines:
-        assert set(line) == {"agency", "kind", "client_id", "client_secret", "scopes", "purpose"}
+        assert set(line) == {
+            "agency",
+            "kind",
+            "client_id",
+            "client_secret",
+            "scopes",
+            "purpose",
+            "purposes",
+        }
         assert line["purpose"]
         assert request_token(line["client_id"], line["client_secret"]).status_code == 200
     assert Programme.objects.count() >= 3

@@ -18,7 +18,7 @@ from audit.models import AccessRecord
 from sharing_policies.decision import Decision, ReferralParties, Role
 from sharing_policies.naming import VICTIM_SERVICE, Naming, naming_in_referral
 from sharing_policies.vocabulary import Category
-from tests.conftest import ALL_SCOPES, agreement_body, referral_body
+from tests.conftest import agreement_body, referral_body
 
 P, PP, VS = AgencyKind.PROBATION, AgencyKind.PROGRAMME_PROVIDER, AgencyKind.VICTIM_SERVICE
 COURT, POLICE, OPERATOR = AgencyKind.COURT, AgencyKind.POLICE, AgencyKind.HUB_OPERATOR
@@ -134,7 +134,7 @@ def scene(api_client_for, world, make_agency):
         OPERATOR: "audit",
     }
     clients = {kind: api_client_for(world[kind], purpose=purposes[kind]) for kind in purposes}
-    clients[OPERATOR] = api_client_for(world[OPERATOR], scopes=ALL_SCOPES, purpose=None)
+    clients[OPERATOR] = api_client_for(world[OPERATOR], purpose=None)
     other_service = make_agency(kind=VS)
     body = referral_body(
         world["programme"].id,

@@ -31,12 +31,18 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from agencies.models import Agency, AgencyKind
+from agencies.registration import SCOPE_CEILINGS
 from agencies.services import client_create
 from consent.models import Consent
 from referrals.models import Referral
 from sharing_policies.models import AgreementVersion
 from tests import factories
-from tests.conftest import ALL_SCOPES, SchemaCheckedClient, referral_body, request_token
+from tests.conftest import (
+    DECLARABLE_PURPOSES,
+    SchemaCheckedClient,
+    referral_body,
+    request_token,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -334,9 +340,15 @@ class Reader(SchemaCheckedClient):
         return response
 
 
-def reader_for(agency: Agency, *, purpose: str | None, scopes: list[str] = ALL_SCOPES) -> Reader:
-    """A client of the agency with a real token (every scope: audit:read for its DPO too)."""
-    issued = client_create(agency_id=agency.id, scopes=scopes, purpose=purpose)
+def reader_for(agency: Agency, *, purpose: str | None, scopes: list[str] | None = None) -> Reader:
+    """A client of the agency with a real token (every scope its kind may hold: audit:read for
+    its DPO too; every purpose)."""
+    issued = client_create(
+        agency_id=agency.id,
+        scopes=scopes or sorted(SCOPE_CEILINGS[agency.kind]),
+        purpose=purpose,
+        purposes=DECLARABLE_PURPOSES,
+    )
     token = request_token(issued.client.client_id, issued.client_secret)
     assert token.status_code == 200, token.content
     client = Reader()

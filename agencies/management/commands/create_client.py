@@ -21,7 +21,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--scopes", required=True, help='Space-separated, e.g. "referrals:read".'
         )
-        parser.add_argument("--purpose", choices=[p.value for p in Purpose])
+        parser.add_argument(
+            "--purpose", choices=[p.value for p in Purpose], help="The default purpose."
+        )
+        parser.add_argument(
+            "--purposes",
+            default="",
+            help="Space-separated purposes the client may declare in X-Purpose (its default "
+            "among them, added if not named; audit comes with the audit:read scope).",
+        )
         parser.add_argument("--name", default="")
         parser.add_argument(
             "--grant",
@@ -38,6 +46,7 @@ class Command(BaseCommand):
                 agency_id=options["agency"],
                 scopes=options["scopes"].split(),
                 purpose=options["purpose"],
+                purposes=options["purposes"].split(),
                 name=options["name"],
                 grant_type=options["grant"],
                 redirect_uris=options["redirect_uri"],

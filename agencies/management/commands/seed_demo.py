@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from agencies.actors import Actor
 from agencies.models import Agency, AgencyKind, Client
+from agencies.registration import registration_for
 from agencies.services import client_create, client_rotate_secret
 from consent.serializers import ConsentCreateSerializer
 from consent.services import consent_record
@@ -22,55 +23,63 @@ from sharing_policies.services import agreement_create
 
 DEMO_CLIENT_NAME = "Demo client"
 
-# (name, kind, scopes, default purpose)
+# (name, kind, scopes, default purpose, the other purposes its client may declare)
 AGENCIES = [
     (
         "Northshire Magistrates' Court",
         AgencyKind.COURT,
         "referrals:read referrals:write",
         "court_compliance",
+        "",
     ),
     (
         "Northshire Probation Service",
         AgencyKind.PROBATION,
         "referrals:read referrals:write consent:read consent:write policies:read policies:write",
         "risk_management",
+        "court_compliance marac",
     ),
     (
         "Northshire Police",
         AgencyKind.POLICE,
         "referrals:read referrals:write policies:read",
         "risk_management",
+        "marac",
     ),
     (
         "Northshire Women's Aid",
         AgencyKind.VICTIM_SERVICE,
         "referrals:read referrals:write consent:read consent:write policies:read policies:write",
         "partner_safety",
+        "marac",
     ),
     (
         "Turning Point Programmes",
         AgencyKind.PROGRAMME_PROVIDER,
         "referrals:read referrals:write policies:read policies:write",
         "programme_delivery",
+        "",
     ),
     (
         "Safer Families Project",
         AgencyKind.PROGRAMME_PROVIDER,
         "referrals:read referrals:write policies:read policies:write",
         "programme_delivery",
+        "",
     ),
     (
         "Northshire Children's Services",
         AgencyKind.CHILDREN_SERVICES,
         "referrals:read referrals:write",
         "risk_management",
+        "marac",
     ),
     (
         "Referral Hub Operator",
         AgencyKind.HUB_OPERATOR,
         "audit:read policies:read policies:write",
         "audit",
+        "",
     ),
 ]
 
@@ -193,16 +202,27 @@ class Command(BaseCommand):
         for line in lines:
             self.stdout.write(json.dumps(line))
 
-    def seed_agency(self, name: str, kind: str, scopes: str, purpose: str) -> dict[str, str]:
+    def seed_agency(
+        self, name: str, kind: str, scopes: str, purpose: str, purposes: str
+    ) -> dict[str, str]:
         agency, _ = Agency.objects.get_or_create(name=name, defaults={"kind": kind})
         client = Client.objects.filter(agency=agency, name=DEMO_CLIENT_NAME).first()
         if client is None:
             issued = client_create(
-                agency_id=agency.id, scopes=scopes.split(), purpose=purpose, name=DEMO_CLIENT_NAME
+                agency_id=agency.id,
+                scopes=scopes.split(),
+                purpose=purpose,
+                purposes=purposes.split(),
+                name=DEMO_CLIENT_NAME,
             )
             client, secret = issued.client, issued.client_secret
         else:
-            client.scopes, client.default_purpose = scopes, purpose
+            registration = registration_for(
+                kind=kind, scopes=scopes.split(), purposes=purposes.split(), default_purpose=purpose
+            )
+            client.scopes = " ".join(registration.scopes)
+            client.purposes = " ".join(registration.purposes)
+            client.default_purpose = registration.default_purpose
             secret = client_rotate_secret(client=client)
         return {
             "agency": agency.name,
@@ -211,6 +231,7 @@ class Command(BaseCommand):
             "client_secret": secret,
             "scopes": client.scopes,
             "purpose": client.default_purpose,
+            "purposes": client.purposes,
         }
 
     def seed_programmes(self) -> None:
