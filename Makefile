@@ -6,7 +6,13 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-# Reinstalled only when pyproject.toml changes.
+# Exact pins with hashes for the runtime and dev dependencies, Python 3.11-3.13: `make lock`.
+LOCK := requirements/lock.txt
+UV := $(VENV)/bin/uv
+# Preferences are the current pins (an existing output file), so nothing upgrades by accident.
+UV_COMPILE := $(UV) pip compile --quiet --universal --python-version 3.11 --extra dev \
+	--generate-hashes --custom-compile-command 'make lock' pyproject.toml
+# Reinstalled only when pyproject.toml or the lock changes.
 INSTALLED := $(VENV)/.installed
 HOST := 127.0.0.1
 PORT ?= 8000
@@ -14,7 +20,7 @@ PORT ?= 8000
 SCHEMA_ENV := SECRET_KEY=dev DEBUG=0
 SPECTACULAR := $(PY) manage.py spectacular --validate --fail-on-warn
 
-.PHONY: help install run test lint schema schema-check fuzz bench
+.PHONY: help install lock lock-check audit-deps run test lint schema schema-check fuzz bench
 
 help:
 	@echo "make run           create .venv, migrate, seed demo clients and serve on http://$(HOST):$(PORT)/"
@@ -24,15 +30,49 @@ help:
 	@echo "make schema-check  fail if openapi/schema.yaml differs from what the code generates"
 	@echo "make fuzz          bounded schemathesis run of openapi/schema.yaml against a live hub"
 	@echo "make bench         time the audit search over 1M records, with and without its indexes"
+	@echo "make lock          re-resolve $(LOCK) from pyproject.toml (the only way pins change)"
+	@echo "make lock-check    fail if $(LOCK) is stale against pyproject.toml (needs PyPI)"
+	@echo "make audit-deps    pip-audit the locked packages (PyPI; AUDIT_SERVICE=osv for osv.dev)"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-$(INSTALLED): pyproject.toml | $(PY)
-	$(PY) -m pip install --disable-pip-version-check --quiet -e '.[dev]'
+# Every package from the lock, hash-checked; then the project itself without resolving anything.
+# `pip check` catches a requirement added to pyproject.toml without `make lock`.
+$(INSTALLED): pyproject.toml $(LOCK) | $(PY)
+	$(PY) -m pip install --disable-pip-version-check --quiet --require-hashes -r $(LOCK)
+	$(PY) -m pip install --disable-pip-version-check --quiet --no-deps -e .
+	@# python3.11's venv brings setuptools 65, which has known vulnerabilities and is not in the lock.
+	$(PY) -m pip uninstall --disable-pip-version-check --quiet --yes setuptools 2>/dev/null
+	$(PY) -m pip check || { echo "$(LOCK) does not satisfy pyproject.toml: run 'make lock'." >&2; exit 1; }
 	touch $@
 
 install: $(INSTALLED)
+
+# uv alone, at its locked version and hash, so `make lock` works even when the lock is stale.
+$(UV): | $(PY)
+	$(PY) -m pip install --disable-pip-version-check --quiet --require-hashes --no-deps \
+	  -r <(awk '/^uv==/ { p = 1 } p { print } p && !/\\$$/ { exit }' $(LOCK))
+
+# Upgrades are explicit: make lock LOCK_ARGS='--upgrade-package django' (or LOCK_ARGS=--upgrade).
+lock: | $(UV)
+	$(UV_COMPILE) $(LOCK_ARGS) --output-file $(LOCK)
+
+# Recompiles into a copy of the lock (same pins preferred) and compares all but the hashes, which
+# change when a release gains a wheel. Needs PyPI, or uv's cache.
+lock-check: | $(UV)
+	tmp=$$(mktemp --suffix=.txt); trap 'rm -f "$$tmp"' EXIT; cp $(LOCK) "$$tmp"; \
+	$(UV_COMPILE) --output-file "$$tmp"; \
+	strip() { sed -e '/^ *--hash=/d' -e 's/ \\$$//' "$$1"; }; \
+	diff -u <(strip $(LOCK)) <(strip "$$tmp") \
+	  || { echo "$(LOCK) is stale: run 'make lock' and commit it." >&2; exit 1; }
+
+# Audits the lock: what .venv holds, less the project itself (not on PyPI). Fails on a known
+# vulnerability and (--strict) on any package it could not check. AUDIT_SERVICE=osv: osv.dev.
+AUDIT_SERVICE ?= pypi
+audit-deps: $(INSTALLED)
+	$(VENV)/bin/pip-audit --vulnerability-service $(AUDIT_SERVICE) --strict --progress-spinner off \
+	  --disable-pip --require-hashes --requirement $(LOCK)
 
 # Local demo only: DEBUG on (seed_demo refuses to run without it), every client's secret fresh.
 run: export DEBUG := 1

@@ -14,3 +14,8 @@ class AgenciesConfig(AppConfig):
         auditlog.register(StaffMembership)
         # Never the secret (the default mask would keep half of it visible).
         auditlog.register(Client, exclude_fields=["client_secret"])
+
+        from agencies import signals
+
+        # Deactivating a person, a client or an agency revokes their tokens at once.
+        signals.connect()

@@ -26,9 +26,10 @@ class AgencyTokenAuthentication(OAuth2Authentication):
             return None
         user, token = result
         client = token.application
-        if client is None or not client.agency.active:
-            # A client of an inactive agency: its tokens stop working at once.
-            raise AuthenticationFailed("This client's agency is not active.")
+        if client is None or not client.active or not client.agency.active:
+            # An inactive client, or a client of an inactive agency: its tokens stop working at
+            # once (they are revoked on deactivation too: agencies.revocation).
+            raise AuthenticationFailed("This client, or its agency, is not active.")
         if user is not None and not is_staff_of(user, client.agency_id):
             raise AuthenticationFailed("The token's person is not staff of its client's agency.")
         actor = Actor(

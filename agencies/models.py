@@ -102,3 +102,25 @@ class Client(AbstractApplication):
     def is_usable(self, request: object) -> bool:
         # An inactive client, or a client of an inactive agency, gets no token.
         return self.active and self.agency.active and super().is_usable(request)
+
+
+class CodeExchange(models.Model):
+    """What the exchange of one authorization code issued, so that a replay of the code can
+    revoke it (RFC 6749 section 4.1.2; agencies.revocation).
+
+    Only a SHA-256 digest of the code is kept, never the code. An entry is forgotten once
+    nothing it points at can still be used (agencies.revocation.forget_spent_code_exchanges).
+    """
+
+    code_digest = models.CharField(max_length=64, db_index=True)
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="+")
+    # The first access token's id (DOT's AccessToken), or None. Not a foreign key: Django's
+    # migration autodetector cannot resolve DOT's swappable token model, whose setting
+    # OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL the hub does not define. Ids are never reused.
+    access_token_id = models.BigIntegerField(null=True, blank=True)
+    # The refresh-token family the exchange started: every rotation stays in it.
+    token_family = models.UUIDField(null=True, blank=True)
+    exchanged_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Code exchange #{self.pk} ({self.exchanged_at:%Y-%m-%d %H:%M})"

@@ -61,6 +61,9 @@ SEALED_FIELDS = (
     "withheld",
     "decisions",
 )
+# Fields added after records were first sealed, hashed only when they differ from their default
+# (given here), so that every record sealed before them keeps its digest.
+SEALED_WHEN_SET: dict[str, Any] = {"tried": "", "burst": None}
 
 # Any 64-bit constant will do, as long as only the sealer takes it.
 _SEALER_LOCK = 0x6175646974_5EA1  # "audit", seal
@@ -80,8 +83,13 @@ def _plain(value: Any) -> Any:
 
 def record_digest(record: AccessRecord) -> str:
     """sha256 of a canonical JSON of every field of the record (as read from the database)."""
+    fields = {name: _plain(getattr(record, name)) for name in SEALED_FIELDS}
+    for name, default in SEALED_WHEN_SET.items():
+        value = getattr(record, name)
+        if value != default:
+            fields[name] = _plain(value)
     canonical = json.dumps(
-        {name: _plain(getattr(record, name)) for name in SEALED_FIELDS},
+        fields,
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=True,

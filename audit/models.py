@@ -48,6 +48,11 @@ class AccessRecord(models.Model):
     # Per referral: what was disclosed and withheld, and the agreement and consent versions
     # each disclosure rested on.
     decisions = models.JSONField(default=list)
+    # A failed token request or sign-in: the client id or user name tried (never the secret).
+    tried = models.CharField(max_length=150, blank=True)
+    # A burst of refused requests from one source folded into this one record:
+    # {"count", "first_at", "last_at"} (audit.bursts); None for a single request.
+    burst = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ("at", "id")
@@ -151,3 +156,31 @@ class SealedRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.record_id} at {self.batch_id}:{self.position}"
+
+
+class RefusalBurst(models.Model):
+    """Refused requests from one source, within one window, not yet folded into the audit
+    trail (audit.bursts, DESIGN.md *Audit*: "A burst of refused requests from one source may be
+    recorded as one aggregated record").
+
+    Not an audit table: a staging row, mutable on purpose, at most one per source and kind of
+    refusal. The first refusal of a window has its own access record at once; the ones after
+    it are counted here and written as one record (count, first and last time) when the window
+    closes.
+    """
+
+    key = models.CharField(max_length=64, unique=True)
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, null=True, related_name="+")
+    client = models.CharField(max_length=100, blank=True)
+    tried = models.CharField(max_length=150, blank=True)
+    ip = models.GenericIPAddressField(null=True)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=500)
+    status = models.PositiveSmallIntegerField()
+    # Refusals folded since the window opened (its first has its own record).
+    count = models.PositiveIntegerField(default=0)
+    first_at = models.DateTimeField()
+    last_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.count} refusals ({self.status}) from {self.ip} since {self.first_at}"

@@ -30,6 +30,9 @@ AUDIT_TABLES = (
     "audit_sealbatch",
     "audit_sealedrecord",
 )
+# Tables of the audit app that are not the audit trail: refusal bursts are counted in place
+# before they are written to it as one record (audit.bursts).
+STAGING_TABLES = ("audit_refusalburst",)
 
 MESSAGE = "audit tables are append-only"
 

@@ -16,7 +16,7 @@ from referrals.models import Status
 from sharing_policies.decision import Decision
 from sharing_policies.vocabulary import CATEGORY_VALUES, PURPOSE_VALUES
 
-DENIED_STATUSES = frozenset({401, 403, 404})
+DENIED_STATUSES = frozenset({401, 403, 404, 429})
 
 
 @dataclass
@@ -119,6 +119,7 @@ def access_record_write(
     justification: str = "",
     details: AccessDetails | None = None,
     num_proxies: int = 0,
+    tried: str = "",
 ) -> AccessRecord:
     details = details or AccessDetails()
     disclosed: set[str] = set()
@@ -179,6 +180,7 @@ def access_record_write(
         disclosed=sorted(disclosed),
         withheld=[{"category": c, "reason": r} for c, r in sorted(withheld.items())],
         decisions=per_referral,
+        tried=tried[:150],
     )
     AccessIndexEntry.objects.bulk_create(index_entries_of(record))
     return record

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.http import HttpRequest
 from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError, PermissionDenied, ValidationError
 from rest_framework.renderers import JSONRenderer
@@ -16,7 +17,9 @@ from rest_framework.response import Response
 
 from agencies.actors import Actor, actor_of
 from agencies.registration import AUDIT_SCOPE
-from audit.services import AccessDetails, access_record_write
+from audit.bursts import BURST_STATUSES, refusal_record
+from audit.services import AccessDetails, access_record_write, client_ip
+from hub import throttles
 from hub.middleware import body_too_large_detail, declared_body_length
 from hub.problems import PROBLEM_CONTENT_TYPE, ProblemJSONRenderer, database_unreachable
 from sharing_policies.vocabulary import PURPOSES, Purpose
@@ -27,6 +30,15 @@ MIN_JUSTIFICATION_LENGTH = 10
 # DESIGN.md, rule 4: an emergency justification is honoured on a single referral's read, and
 # on nothing else (a write under an emergency would release what the write answers with).
 EMERGENCY_METHODS = frozenset({"GET"})
+
+
+def source_address(request: HttpRequest) -> str:
+    """The address a request came from, as the access record names it (NUM_PROXIES-aware)."""
+    return client_ip(request, settings.NUM_PROXIES) or ""
+
+
+def failed_request_rate() -> throttles.Rate:
+    return throttles.Rate.parse(settings.FAILED_REQUEST_RATE_LIMIT)
 
 
 class PayloadTooLarge(APIException):
@@ -146,6 +158,8 @@ class HubViewMixin:
         self.justification = ""
         self._access_recorded = False
         self.format_kwarg = self.get_format_suffix(**kwargs)
+        # An address that keeps failing authentication is refused before it may try again.
+        throttles.check("failed", source_address(request._request), failed_request_rate())
         self.perform_authentication(request)
         self.check_permissions(request)
         self.check_throttles(request)
@@ -230,9 +244,21 @@ class HubViewMixin:
             access = getattr(self, "access", None)
             if tried and access is not None and tried not in access.referrals:
                 access.referrals.append(tried)
-            with transaction.atomic():
-                self._write_access_record(response.status_code)
+            if response.status_code in BURST_STATUSES:
+                # No accountable caller, or a throttled one: a flood is folded (audit.bursts).
+                refusal_record(
+                    request=self.request._request,
+                    actor=getattr(self.request._request, "actor", None),
+                    status=response.status_code,
+                    purpose=getattr(self, "purpose", ""),
+                    details=access,
+                )
+            else:
+                with transaction.atomic():
+                    self._write_access_record(response.status_code)
             self._access_recorded = True
+        if response.status_code == status.HTTP_401_UNAUTHORIZED:
+            throttles.count("failed", source_address(request._request), failed_request_rate())
         if self.touches_personal_data:
             # DESIGN.md, *Errors and HTTP conventions*: personal data is never kept by a cache
             # (a browser's, a proxy's), whatever the status.

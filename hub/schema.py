@@ -34,13 +34,15 @@ PROBLEM_SCHEMA = {
 ERROR_DESCRIPTIONS = {
     "400": "Malformed request: bad JSON, wrong types, unknown fields, an unknown `X-Purpose`.",
     "401": "Missing, invalid, expired or revoked token.",
-    "403": "The token lacks a scope this operation needs, or the agency's role may not act.",
+    "403": "The token lacks a scope this operation needs, the agency's role may not act, or "
+    "`X-Purpose` names a purpose your client is not registered for (`audit` needs `audit:read`).",
     "404": "Not found, or not visible to your agency (never distinguished).",
     "406": "No acceptable representation (this API answers JSON).",
     "413": "Request body too large.",
     "415": "Unsupported media type (send application/json).",
     "422": "Well-formed, but refused by a rule of the hub (the problem says which).",
-    "429": "Rate limit exceeded; see Retry-After.",
+    "429": "Rate limit exceeded (per client, or per address after repeated failed "
+    "authentication); see Retry-After.",
     "500": "The hub could not complete the request.",
     "503": "The database is unreachable for now: retry after `Retry-After` seconds.",
     "409": "Conflicts with the current state (the problem says how).",
@@ -73,8 +75,8 @@ PURPOSE_HEADER = OpenApiParameter(
     location=OpenApiParameter.HEADER,
     required=False,
     enum=PURPOSE_VALUES,
-    description="Why you ask; defaults to your client's registered purpose. What you may see "
-    "depends on it.",
+    description="Why you ask; defaults to your client's default purpose. Only a purpose your "
+    "client is registered for (else 403). What you may see depends on it.",
 )
 
 

@@ -1,10 +1,13 @@
 """Settings for the referral hub, read from the environment (see DESIGN.md, *Running*)."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from hub.proxies import secure_proxy_ssl_header
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -37,7 +40,7 @@ if DEBUG or not ALLOWED_HOSTS:
     ALLOWED_HOSTS += ["127.0.0.1", "localhost", "[::1]"]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "hub.admin_site.HubAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -48,6 +51,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "auditlog",
+    "axes",
     "hub",
     "agencies",
     "referrals",
@@ -60,6 +64,7 @@ MIDDLEWARE = [
     "hub.middleware.RequestIdMiddleware",
     "hub.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -68,6 +73,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "agencies.middleware.AgencyAuditlogMiddleware",
+    # Last, as django-axes requires: refuses a locked-out sign-in with 429.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "hub.urls"
@@ -151,6 +158,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "/accounts/login/"
+# django-axes first: it refuses a sign-in while its user name and address are locked out.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"
@@ -172,7 +184,6 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # --- Transport security (TLS usually ends at a proxy) --------------------------------------------
 SECURE_SSL_REDIRECT = env_flag("SECURE_SSL_REDIRECT", default=False)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
@@ -183,10 +194,48 @@ SECURE_REFERRER_POLICY = "no-referrer"
 X_FRAME_OPTIONS = "DENY"
 # Client addresses come from REMOTE_ADDR unless the operator says how many proxies to trust.
 NUM_PROXIES = env_int("NUM_PROXIES", 0)
+# X-Forwarded-Proto is believed only from a proxy: with none, a client could forge it.
+SECURE_PROXY_SSL_HEADER = secure_proxy_ssl_header(NUM_PROXIES)
+# django-csp: every response (JSON and static files too); only the docs pages widen it, per view
+# (hub.docs). No inline script or style anywhere else.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'none'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+    }
+}
 
 # Request bodies larger than this are refused with 413 before anything reads them.
 MAX_REQUEST_BODY_BYTES = env_int("MAX_REQUEST_BODY_BYTES", 256 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+
+# --- Credential guessing and floods (hub.throttles, audit.bursts; README, *Configuration*) ------
+# Per source address: requests that failed authentication, API and /o/token/ alike.
+FAILED_REQUEST_RATE_LIMIT = os.environ.get("FAILED_REQUEST_RATE_LIMIT", "30/min")
+# Every /o/token/ request, per client id tried and per source address.
+TOKEN_RATE_LIMIT = os.environ.get("TOKEN_RATE_LIMIT", "20/min")
+TOKEN_ADDRESS_RATE_LIMIT = os.environ.get("TOKEN_ADDRESS_RATE_LIMIT", "120/min")
+# Refusals from one source within this many seconds are recorded as one aggregated record.
+REFUSAL_BURST_SECONDS = env_int("REFUSAL_BURST_SECONDS", 60)
+# Staff sign-in (and the admin's): locked out after this many failures for one user name from
+# one address, for this many minutes (django-axes; its address is the access record's).
+AXES_FAILURE_LIMIT = env_int("SIGN_IN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("SIGN_IN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "hub.api.source_address"
+AXES_RESET_ON_SUCCESS = True
+# Sign-ins are recorded as access records (audit.signals); axes keeps only its lockout state.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+# The admin is the hub operator's (hub.admin_site); switch it off where nobody needs it.
+ADMIN_ENABLED = env_flag("ADMIN_ENABLED", default=True)
 
 # --- Django REST framework ------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -11,3 +11,8 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.MD5PasswordHasher",
     "agencies.hashers.ClientSecretHasher",
 ]
+
+# One test may take hundreds of tokens and send hundreds of refused requests from one address
+# (127.0.0.1); the tests of these limits set their own (tests/test_credential_attacks.py).
+TOKEN_ADDRESS_RATE_LIMIT = "100000/min"  # noqa: S105 (a rate, not a secret)
+FAILED_REQUEST_RATE_LIMIT = "100000/min"

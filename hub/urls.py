@@ -1,18 +1,20 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 from oauth2_provider import views as oauth_views
 
 from agencies.oauth_views import IntrospectTokenView
-from hub import health
+from agencies.token_views import TokenView
+from hub import docs, health
 
 # Only the OAuth2 endpoints the hub needs: no application management, device flow or
 # dynamic registration.
 oauth_patterns = (
     [
         path("authorize/", oauth_views.AuthorizationView.as_view(), name="authorize"),
-        path("token/", oauth_views.TokenView.as_view(), name="token"),
+        path("token/", TokenView.as_view(), name="token"),
         path("revoke_token/", oauth_views.RevokeTokenView.as_view(), name="revoke-token"),
         path("introspect/", IntrospectTokenView.as_view(), name="introspect"),
     ],
@@ -31,21 +33,21 @@ urlpatterns = [
     path("o/", include(oauth_patterns)),
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(
-            template_name="admin/login.html",
-            extra_context={"site_header": "Referral hub", "site_title": "Referral hub"},
-        ),
+        # A page of the hub's own (not the admin's): it is served with the admin switched off.
+        auth_views.LoginView.as_view(template_name="registration/login.html"),
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("api/docs/", docs.swagger_ui, name="swagger-ui"),
+    path("api/redoc/", docs.redoc, name="redoc"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
 ]
+
+if settings.ADMIN_ENABLED:
+    urlpatterns.append(path("admin/", admin.site.urls))
 
 handler400 = "hub.problems.bad_request"
 handler403 = "hub.problems.permission_denied"

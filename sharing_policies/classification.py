@@ -113,6 +113,13 @@ FIELD_CATEGORIES: dict[str, Classification] = {
     "agencies.Client.default_purpose": NONE,
     "agencies.Client.purposes": NONE,
     "agencies.Client.active": NONE,
+    # What an authorization code's exchange issued (agencies.revocation): a digest and ids.
+    "agencies.CodeExchange.id": NONE,
+    "agencies.CodeExchange.code_digest": NONE,
+    "agencies.CodeExchange.client": NONE,
+    "agencies.CodeExchange.access_token_id": NONE,
+    "agencies.CodeExchange.token_family": NONE,
+    "agencies.CodeExchange.exchanged_at": NONE,
     # --- referrals: the catalogue ----------------------------------------------------------
     "referrals.Programme.id": NONE,
     "referrals.Programme.provider": NONE,
@@ -313,6 +320,8 @@ FIELD_CATEGORIES: dict[str, Classification] = {
     "audit.AccessRecord.disclosed": NONE,
     "audit.AccessRecord.withheld": NONE,
     "audit.AccessRecord.decisions": NONE,
+    "audit.AccessRecord.tried": NONE,
+    "audit.AccessRecord.burst": NONE,
     "audit.AccessIndexEntry.id": NONE,
     "audit.AccessIndexEntry.record": NONE,
     "audit.AccessIndexEntry.kind": NONE,
@@ -337,6 +346,18 @@ FIELD_CATEGORIES: dict[str, Classification] = {
     "audit.SealedRecord.record": NONE,
     "audit.SealedRecord.batch": NONE,
     "audit.SealedRecord.position": NONE,
+    "audit.RefusalBurst.id": NONE,
+    "audit.RefusalBurst.key": NONE,
+    "audit.RefusalBurst.agency": NONE,
+    "audit.RefusalBurst.client": NONE,
+    "audit.RefusalBurst.tried": NONE,
+    "audit.RefusalBurst.ip": NONE,
+    "audit.RefusalBurst.method": NONE,
+    "audit.RefusalBurst.path": NONE,
+    "audit.RefusalBurst.status": NONE,
+    "audit.RefusalBurst.count": NONE,
+    "audit.RefusalBurst.first_at": NONE,
+    "audit.RefusalBurst.last_at": NONE,
 }
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
+from django.core.cache import caches
 from django.db import connection
 from openapi_schema_validator import OAS31Validator
 from rest_framework.test import APIClient
@@ -108,6 +109,12 @@ def request_token(client_id: str, secret: str, **form: str) -> Any:
         format="multipart",
         HTTP_AUTHORIZATION=basic_auth(client_id, secret),
     )
+
+
+@pytest.fixture(autouse=True)
+def no_rate_limit_counted_yet() -> None:
+    """Rate-limit counters live in the cache, which outlives a test: each test starts afresh."""
+    caches["default"].clear()
 
 
 @pytest.fixture

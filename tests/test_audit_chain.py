@@ -27,6 +27,7 @@ from agencies.models import AgencyKind
 from audit import protection
 from audit.chain import (
     SEALED_FIELDS,
+    SEALED_WHEN_SET,
     Anchor,
     batch_hash,
     chain_seal,
@@ -154,7 +155,7 @@ def run_command(name: str, *args: str) -> dict[str, Any]:
 def test_every_audit_table_has_its_protecting_triggers_once_every_migration_ran():
     audit_tables = {model._meta.db_table for model in apps.get_app_config("audit").get_models()}
 
-    assert audit_tables <= set(AUDIT_TABLES)
+    assert audit_tables <= {*AUDIT_TABLES, *protection.STAGING_TABLES}
     assert protection.missing(connection) == []
 
 
@@ -578,9 +579,22 @@ def test_the_first_bad_batch_is_named_when_several_are_broken(three_batches):
 
 
 def test_the_digest_covers_every_access_record_field():
-    assert sorted(SEALED_FIELDS) == sorted(f.attname for f in AccessRecord._meta.concrete_fields), (
+    sealed = [*SEALED_FIELDS, *SEALED_WHEN_SET]
+    assert sorted(sealed) == sorted(f.attname for f in AccessRecord._meta.concrete_fields), (
         "a field of AccessRecord is missing from audit.chain.SEALED_FIELDS (or gone from it)"
     )
+
+
+def test_a_field_added_later_leaves_the_digest_of_a_record_without_it_unchanged(seven_records):
+    record = AccessRecord.objects.first()
+    before = record_digest(record)
+
+    for name, default in SEALED_WHEN_SET.items():
+        assert getattr(record, name) == default
+        setattr(record, name, {"count": 2} if default is None else "tried-client")
+        assert record_digest(record) != before, name
+        setattr(record, name, default)
+        assert record_digest(record) == before, name
 
 
 def changed(value: Any) -> Any:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agencies.models import AgencyKind, User
+from agencies.models import AgencyKind, StaffMembership, StaffRole, User
 from tests.conftest import referral_body
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,6 +92,9 @@ def test_admin_manages_agencies_clients_and_programmes_but_never_referrals(
     referrer = api_client_for(world[AgencyKind.PROBATION])
     referrer.post("/api/v1/referrals/", referral_body(world["programme"].id), format="json")
     admin_user = User.objects.create_superuser("operator", password="a-long-test-password")
+    StaffMembership.objects.create(
+        user=admin_user, agency=world[AgencyKind.HUB_OPERATOR], role=StaffRole.ADMINISTRATOR
+    )
     client.force_login(admin_user)
 
     index = client.get("/admin/").content.decode()
