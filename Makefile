@@ -20,14 +20,16 @@ PORT ?= 8000
 SCHEMA_ENV := SECRET_KEY=dev DEBUG=0
 SPECTACULAR := $(PY) manage.py spectacular --validate --fail-on-warn
 
-.PHONY: help install lock lock-check audit-deps run test lint schema schema-check fuzz bench
+.PHONY: help install lock lock-check audit-deps run serve test lint schema schema-check fuzz bench
 
 help:
 	@echo "make run           create .venv, migrate, seed demo clients and serve on http://$(HOST):$(PORT)/"
+	@echo "make serve         serve under gunicorn with DEBUG off (SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL)"
 	@echo "make test          run the tests (SQLite, or the database in DATABASE_URL)"
 	@echo "make lint          ruff check and ruff format --check"
 	@echo "make schema        regenerate openapi/schema.yaml"
 	@echo "make schema-check  fail if openapi/schema.yaml differs from what the code generates"
+	@echo "make client-check  fail if openapi-python-client cannot build a client from the schema"
 	@echo "make fuzz          bounded schemathesis run of openapi/schema.yaml against a live hub"
 	@echo "make bench         time the audit search over 1M records, with and without its indexes"
 	@echo "make lock          re-resolve $(LOCK) from pyproject.toml (the only way pins change)"
@@ -81,6 +83,12 @@ run: $(INSTALLED)
 	$(PY) manage.py seed_demo | $(PY) scripts/demo_banner.py http://$(HOST):$(PORT)
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
+# Production serving: gunicorn (deploy/gunicorn.conf.py), DEBUG off, against DATABASE_URL; needs
+# SECRET_KEY and ALLOWED_HOSTS. No migrate here: run it as the owner role (README).
+serve: export DEBUG := 0
+serve: $(INSTALLED)
+	$(VENV)/bin/gunicorn -c deploy/gunicorn.conf.py hub.wsgi
+
 # DATABASE_URL from the environment is honoured (PostgreSQL runs). No `|| true` anywhere:
 # pytest's exit code 5 (no tests collected) fails the target like any other failure.
 test: export DEBUG := 0
@@ -100,6 +108,14 @@ schema-check: $(INSTALLED)
 	diff -u openapi/schema.yaml "$$tmp" \
 	  || { echo "openapi/schema.yaml is out of date: run 'make schema' and commit it." >&2; exit 1; }
 	$(VENV)/bin/openapi-spec-validator openapi/schema.yaml
+
+# openapi-python-client builds a client from the committed schema, offline, warnings failing it
+# (tests/test_generated_client.py also runs the generated client against a live hub).
+.PHONY: client-check
+client-check: $(INSTALLED)
+	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/openapi-python-client generate \
+	  --path openapi/schema.yaml --meta none --output-path "$$tmp/hub_client" --fail-on-warning
 
 fuzz: $(INSTALLED)
 	bash scripts/fuzz.sh

@@ -11,8 +11,16 @@ for the test suite (which flushes its database between transactional tests, and 
 records on purpose to prove the chain catches it) and for reversing the migration.
 
 SQLite rebuilds a table for most schema changes (create, copy, drop, rename), and its triggers
-go with the old table: a later migration that alters an audit table must call `install` again
+go with the old table: a later migration that alters an audit table must create them again
 (tests/test_audit_chain.py checks the triggers exist once every migration has run).
+
+Migrations never import this module: audit/migrations/0003_append_only.py and
+0004_refusal_bursts.py carry a frozen copy of the SQL below, so that a database migrated from
+zero gets what was protected at each step whatever this module says later. A change to the
+tables protected here or to their SQL (names, messages, conditions) needs a new migration that
+carries the new SQL written out in it, not an import of this module; so does the re-creation on
+SQLite above. tests/test_migrations_from_zero.py checks that a database migrated from zero has
+exactly the triggers this module installs, on both engines.
 """
 
 from collections.abc import Iterator

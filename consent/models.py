@@ -1,4 +1,7 @@
-"""Consent records: never deleted, never edited in place; a withdrawal is recorded beside them."""
+"""Consent records. What a consent permits or refuses never changes after it is recorded; a
+withdrawal is recorded on it (when, by whom, why). Retention deletes a consent withdrawn or
+expired longer ago than `RETENTION_CONSENT_DAYS`, and every consent of a referral whose data it
+erases (referrals/retention.py)."""
 
 import uuid
 

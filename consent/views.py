@@ -170,7 +170,7 @@ class ConsentListView(ConsentViewMixin, GenericAPIView):
 
 
 class ConsentDetailView(ConsentViewMixin, GenericAPIView):
-    """One consent (never edited in place; withdraw it instead)."""
+    """One consent (its provisions never change: withdraw it instead)."""
 
     required_scopes = {"get": ["consent:read"]}
     serializer_class = ConsentSerializer

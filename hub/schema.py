@@ -1,5 +1,6 @@
 """OpenAPI description: scopes per operation, the hub's headers, and every problem response."""
 
+import inspect
 from typing import Any
 
 from drf_spectacular.contrib.django_oauth_toolkit import DjangoOAuthToolkitScheme
@@ -91,10 +92,51 @@ class AgencyTokenScheme(DjangoOAuthToolkitScheme):
         return [{self.name: scopes} for scopes in alternatives_of(needed)]
 
 
+# Operations without a summary of their own (`extend_schema(summary=...)`) on a plain collection
+# (/api/v1/programmes/) or item (/api/v1/programmes/{programme_id}/) path.
+COLLECTION_SUMMARIES = {"GET": "List {plural}", "POST": "Create {a} {singular}"}
+ITEM_SUMMARIES = {
+    "GET": "Read {a} {singular}",
+    "PUT": "Replace {a} {singular}",
+    "PATCH": "Change {a} {singular}",
+    "DELETE": "Delete {a} {singular}",
+}
+
+
+def singular_of(plural: str) -> str:
+    if plural.endswith("ies"):
+        return plural.removesuffix("ies") + "y"
+    return plural.removesuffix("s")
+
+
 class HubAutoSchema(AutoSchema):
     def get_tags(self) -> list[str]:
         # /api/v1/referrals/{id}/ -> "referrals"
         return [self.path.removeprefix("/api/v1/").split("/")[0]]
+
+    def get_summary(self) -> str | None:
+        """Every operation has a summary (generated clients document their methods with it):
+        "List agencies", "Create a programme", "Read a programme"... by the path's shape, else the
+        first sentence of the view's docstring. `extend_schema(summary=...)` takes precedence."""
+        parts = self.path.removeprefix("/api/v1/").strip("/").split("/")
+        plural = parts[0].replace("-", " ")
+        singular = singular_of(plural)
+        words = {
+            "plural": plural,
+            "singular": singular,
+            "a": "an" if singular[:1] in tuple("aeiou") else "a",
+        }
+        if len(parts) == 1:
+            template = COLLECTION_SUMMARIES.get(self.method)
+        elif len(parts) == 2 and parts[1].startswith("{"):
+            template = ITEM_SUMMARIES.get(self.method)
+        else:
+            template = None
+        if template:
+            return template.format(**words)
+        doc = " ".join((inspect.getdoc(self.view) or "").split())
+        first = doc.split(". ")[0].rstrip(".")
+        return first or f"{self.method} {self.path}"
 
     def get_override_parameters(self) -> list[Any]:
         extra = [REQUEST_ID_HEADER, REQUEST_ID_RESPONSE_HEADER]

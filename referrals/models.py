@@ -220,7 +220,8 @@ class Event(models.Model):
 
 
 class Transition(models.Model):
-    """One move of a referral: who, when, why. Never edited."""
+    """One move of a referral: who, when, why. Never edited, except that retention blanks its
+    free-text reason when it erases the referral's personal data (referrals/retention.py)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="transitions")
@@ -248,7 +249,8 @@ class ReportKind(models.TextChoices):
 
 
 class Report(models.Model):
-    """A report back from the provider: the programme.progress category. Never edited."""
+    """A report back from the provider: the programme.progress category. Never edited; deleted
+    with the referral's personal data by retention (referrals/retention.py)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="reports")

@@ -49,7 +49,7 @@ from referrals.serializers import (
 )
 from referrals.states import states_document
 from sharing_policies.decision import Decision
-from sharing_policies.selectors import consents_on, decision_inputs, parties_of
+from sharing_policies.selectors import consents_on, decision_inputs
 from sharing_policies.vocabulary import (
     PARTNER_CATEGORIES,
     PURPOSE_VALUES,
@@ -502,7 +502,8 @@ class ReportsView(ReferralViewMixin, GenericAPIView):
         summary="Write a report back (the provider)",
         request=PolymorphicProxySerializer(
             component_name="ReportRequest",
-            serializers=list(REPORT_SERIALIZERS.values()),
+            # The explicit mapping: a `kind` ChoiceField has no single value to read (null key).
+            serializers=REPORT_SERIALIZERS,
             resource_type_field_name="kind",
         ),
         responses={201: ReportSerializer},
@@ -567,20 +568,9 @@ class EventFeedView(HubViewMixin, GenericAPIView):
 
 def amendment_recipients(referral: Referral, categories: set[str]) -> list[Agency]:
     """The parties that may see at least one changed category, for some purpose."""
-    parties = Agency.objects.filter(id__in=parties_of(referral).all())
-    return [
-        agency
-        for agency in parties
-        if any(
-            decision_inputs(
-                agency=agency, purpose=purpose, emergency=False, referral_ids=[referral.id]
-            )
-            .decide(referral)
-            .disclosed
-            & categories
-            for purpose in PURPOSE_VALUES
-        )
-    ]
+    return services.amendment_recipients(
+        referral=referral, categories=categories, purposes=PURPOSE_VALUES
+    )
 
 
 class PartnerContactView(ReferralViewMixin, GenericAPIView):

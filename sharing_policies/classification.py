@@ -2,9 +2,11 @@
 
 Every concrete and many-to-many field of every model in the project's own apps is declared
 here (tests/test_data_classification.py fails on a field that is not), so that no field can
-reach a response without someone having decided which disclosure decision governs it. The
-subject-access report and the retention job read the same table ("which fields of Referral
-hold partner.contact?") instead of keeping lists of their own.
+reach a response without someone having decided which disclosure decision governs it.
+tests/test_data_classification.py also checks the referral representation against it: each
+disclosed value comes from a field of its key's category, and a withheld category leaves no
+value of its fields. The subject-access report (audit/report.py) and retention
+(referrals/retention.py) keep field lists of their own today.
 
 A declaration is one of:
 - a `Category` (DESIGN.md, *Data categories*): the field holds data of that category;

@@ -79,6 +79,60 @@ def agreements_addressed_to(agency: Agency) -> tuple[decision.Agreement, ...]:
     return tuple(as_agreement(row) for row in rows)
 
 
+def agreements_addressed_to_each(
+    agencies: Iterable[Agency],
+) -> dict[UUID, tuple[decision.Agreement, ...]]:
+    """agreements_addressed_to() for several agencies, in one query: agency id -> agreements."""
+    agencies = list(agencies)
+    if not agencies:
+        return {}
+    rows = current_agreement_versions().filter(
+        Q(recipient__in=[a.id for a in agencies])
+        | Q(recipient__isnull=True, recipient_kind__in={a.kind for a in agencies})
+    )
+    loaded = [(row.recipient_id, row.recipient_kind, as_agreement(row)) for row in rows]
+    return {
+        agency.id: tuple(
+            agreement
+            for recipient, kind, agreement in loaded
+            if recipient == agency.id or (recipient is None and kind == agency.kind)
+        )
+        for agency in agencies
+    }
+
+
+def parties_seeing(
+    referral: Referral, categories: set[str], *, purposes: Iterable[str]
+) -> list[Agency]:
+    """The referral's parties that may see at least one of these categories for one of these
+    purposes (not in an emergency). Three queries, whatever the number of parties and
+    purposes: the parties, their agreements, the referral's consents."""
+    parties = list(Agency.objects.filter(id__in=parties_of(referral).all()))
+    agreements = agreements_addressed_to_each(parties)
+    consents = consents_on([referral.id])
+    today = timezone.localdate()
+    purposes = list(purposes)
+    return [
+        agency
+        for agency in parties
+        if any(
+            DecisionInputs(
+                requester=Requester(
+                    agency=agency.id, kind=agency.kind, purpose=purpose, emergency=False
+                ),
+                agency=agency,
+                today=today,
+                agreements=agreements[agency.id],
+                consents=consents,
+            )
+            .decide(referral)
+            .disclosed
+            & categories
+            for purpose in purposes
+        )
+    ]
+
+
 def consents_on(referral_ids: Iterable[UUID]) -> dict[UUID, tuple[decision.Consent, ...]]:
     grouped: dict[UUID, list[decision.Consent]] = defaultdict(list)
     for row in Consent.objects.filter(referral_id__in=list(referral_ids)):

@@ -21,7 +21,7 @@ from referrals.models import Referral
 from referrals.selectors import referral_get_visible, referral_queryset
 from sharing_policies import services
 from sharing_policies.decision import Decision
-from sharing_policies.models import AgreementVersion
+from sharing_policies.models import Agreement, AgreementVersion
 from sharing_policies.naming import Naming, naming_in_referral
 from sharing_policies.selectors import (
     agencies_led_to,
@@ -161,6 +161,10 @@ class AgreementDetailView(HubViewMixin, GenericAPIView):
         serializer = AgreementPatchSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         with transaction.atomic():
+            self.current(agreement_id)  # 404 for an agreement not visible, before any lock
+            # Lock, then compare: a writer holding the same ETag waits here until the first
+            # commits, then compares with the version it made (412), never with the one before.
+            Agreement.objects.select_for_update().filter(id=agreement_id).first()
             (before,) = render_agreements(self.actor.agency, [self.current(agreement_id)])
             check_if_match(request, etag_of(before))
             row = services.agreement_change(

@@ -3,14 +3,73 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-from audit import protection
+# The append-only triggers, as 0003_append_only installs them, written here rather than imported
+# (from audit.protection or from 0003): a migration must mean the same whatever the code later
+# says. Same names, function and messages as 0003, so `protection.missing()` finds them.
+POSTGRESQL_INSTALL = [
+    """
+        CREATE OR REPLACE FUNCTION audit_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION 'audit tables are append-only: % on % refused', TG_OP, TG_TABLE_NAME;
+        END;
+        $$
+        """,
+    "DROP TRIGGER IF EXISTS audit_append_only ON audit_accessrecord",
+    "CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit_accessrecord FOR EACH ROW EXECUTE FUNCTION audit_refuse_change()",
+    "DROP TRIGGER IF EXISTS audit_no_truncate ON audit_accessrecord",
+    "CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit_accessrecord FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change()",
+    "DROP TRIGGER IF EXISTS audit_append_only ON audit_accessindexentry",
+    "CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit_accessindexentry FOR EACH ROW EXECUTE FUNCTION audit_refuse_change()",
+    "DROP TRIGGER IF EXISTS audit_no_truncate ON audit_accessindexentry",
+    "CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit_accessindexentry FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change()",
+    "DROP TRIGGER IF EXISTS audit_append_only ON audit_flagreview",
+    "CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit_flagreview FOR EACH ROW EXECUTE FUNCTION audit_refuse_change()",
+    "DROP TRIGGER IF EXISTS audit_no_truncate ON audit_flagreview",
+    "CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit_flagreview FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change()",
+    "DROP TRIGGER IF EXISTS audit_append_only ON audit_sealbatch",
+    "CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit_sealbatch FOR EACH ROW EXECUTE FUNCTION audit_refuse_change()",
+    "DROP TRIGGER IF EXISTS audit_no_truncate ON audit_sealbatch",
+    "CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit_sealbatch FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change()",
+    "DROP TRIGGER IF EXISTS audit_append_only ON audit_sealedrecord",
+    "CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit_sealedrecord FOR EACH ROW EXECUTE FUNCTION audit_refuse_change()",
+    "DROP TRIGGER IF EXISTS audit_no_truncate ON audit_sealedrecord",
+    "CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit_sealedrecord FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change()",
+]
+
+SQLITE_INSTALL = [
+    "CREATE TRIGGER IF NOT EXISTS audit_accessrecord_no_update BEFORE UPDATE ON audit_accessrecord BEGIN SELECT RAISE(ABORT, 'audit tables are append-only: UPDATE on audit_accessrecord refused'); END",
+    "CREATE TRIGGER IF NOT EXISTS audit_accessrecord_no_delete BEFORE DELETE ON audit_accessrecord BEGIN SELECT RAISE(ABORT, 'audit tables are append-only: DELETE on audit_accessrecord refused'); END",
+    "CREATE TRIGGER IF NOT EXISTS audit_accessrecord_no_replace BEFORE INSERT ON audit_accessrecord WHEN EXISTS (SELECT 1 FROM audit_accessrecord WHERE id = NEW.id) BEGIN SELECT RAISE(ABORT, 'audit tables are append-only: REPLACE on audit_accessrecord refused'); END",
+    "CREATE TRIGGER IF NOT EXISTS audit_accessindexentry_no_update BEFORE UPDATE ON audit_accessindexentry BEGIN SELECT RAISE(ABORT, 'audit tables are append-only: UPDATE on audit_accessindexentry refused'); END",
+    "CREATE TRIGGER IF NOT EXISTS audit_accessindexentry_no_delete BEFORE DELETE ON audit_accessindexentry BEGIN SELECT RAISE(ABORT, 'audit tables are append-only: DELETE on audit_accessindexentry refused'); END",
+    "CREATE TRIGGER IF NOT EXISTS audit_accessindexentry_no_replace BEFORE INSERT ON audit_accessindexentry WHEN EXISTS (SELECT 1 FROM audit_accessindexentry WHERE id = NEW.id) OR EXISTS (SELECT 1 FROM audit_accessindexentry WHERE record_id = NEW.record_id AND kind = NEW.kind AND value = NEW.value) BEGIN SELECT RAISE(ABORT, 'audit tables are append-only: REPLACE on audit_accessindexentry refused'); END",
+    "CREATE TRIGGER IF NOT EXISTS audit_flagreview_no_update BEFORE UPDATE ON audit_flagreview BEGIN SELECT RAISE(ABORT, 'audit tables are append-only: UPDATE on audit_flagreview refused'); END",
+    "CREATE TRIGGER IF NOT EXISTS audit_flagreview_no_delete BEFORE DELETE ON audit_flagreview BEGIN SELECT RAISE(ABORT, 'audit tables are append-only: DELETE on audit_flagreview refused'); END",
+    "CREATE TRIGGER IF NOT EXISTS audit_flagreview_no_replace BEFORE INSERT ON audit_flagreview WHEN EXISTS (SELECT 1 FROM audit_flagreview WHERE id = NEW.id) OR EXISTS (SELECT 1 FROM audit_flagreview WHERE record_id = NEW.record_id) BEGIN SELECT RAISE(ABORT, 'audit tables are append-only: REPLACE on audit_flagreview refused'); END",
+    "CREATE TRIGGER IF NOT EXISTS audit_sealbatch_no_update BEFORE UPDATE ON audit_sealbatch BEGIN SELECT RAISE(ABORT, 'audit tables are append-only: UPDATE on audit_sealbatch refused'); END",
+    "CREATE TRIGGER IF NOT EXISTS audit_sealbatch_no_delete BEFORE DELETE ON audit_sealbatch BEGIN SELECT RAISE(ABORT, 'audit tables are append-only: DELETE on audit_sealbatch refused'); END",
+    "CREATE TRIGGER IF NOT EXISTS audit_sealbatch_no_replace BEFORE INSERT ON audit_sealbatch WHEN EXISTS (SELECT 1 FROM audit_sealbatch WHERE number = NEW.number) BEGIN SELECT RAISE(ABORT, 'audit tables are append-only: REPLACE on audit_sealbatch refused'); END",
+    "CREATE TRIGGER IF NOT EXISTS audit_sealedrecord_no_update BEFORE UPDATE ON audit_sealedrecord BEGIN SELECT RAISE(ABORT, 'audit tables are append-only: UPDATE on audit_sealedrecord refused'); END",
+    "CREATE TRIGGER IF NOT EXISTS audit_sealedrecord_no_delete BEFORE DELETE ON audit_sealedrecord BEGIN SELECT RAISE(ABORT, 'audit tables are append-only: DELETE on audit_sealedrecord refused'); END",
+    "CREATE TRIGGER IF NOT EXISTS audit_sealedrecord_no_replace BEFORE INSERT ON audit_sealedrecord WHEN EXISTS (SELECT 1 FROM audit_sealedrecord WHERE record_id = NEW.record_id) OR EXISTS (SELECT 1 FROM audit_sealedrecord WHERE batch_id = NEW.batch_id AND position = NEW.position) BEGIN SELECT RAISE(ABORT, 'audit tables are append-only: REPLACE on audit_sealedrecord refused'); END",
+]
 
 
 def reinstall_protection(apps, schema_editor):
     # SQLite rebuilt audit_accessrecord to add its columns, and its triggers went with the old
-    # table (audit.protection); on PostgreSQL this changes nothing.
-    protection.install(schema_editor.connection)
-
+    # table (audit.protection); every statement is idempotent, and on PostgreSQL this changes
+    # nothing.
+    vendor = schema_editor.connection.vendor
+    if vendor == "postgresql":
+        statements = POSTGRESQL_INSTALL
+    elif vendor == "sqlite":
+        statements = SQLITE_INSTALL
+    else:
+        # Deny by default: an unknown database would otherwise run with unprotected records.
+        raise NotImplementedError(f"no append-only protection for {vendor}")
+    with schema_editor.connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
 
 
 class Migration(migrations.Migration):
