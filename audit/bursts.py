@@ -128,6 +128,7 @@ def _close(burst: RefusalBurst) -> int:
             ip=burst.ip,
             request_id="",
             tried=burst.tried,
+            channel=None,
             burst={
                 "count": burst.count,
                 "first_at": timestamp(burst.first_at),

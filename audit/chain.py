@@ -63,7 +63,7 @@ SEALED_FIELDS = (
 )
 # Fields added after records were first sealed, hashed only when they differ from their default
 # (given here), so that every record sealed before them keeps its digest.
-SEALED_WHEN_SET: dict[str, Any] = {"tried": "", "burst": None}
+SEALED_WHEN_SET: dict[str, Any] = {"tried": "", "burst": None, "channel": None}
 
 # Any 64-bit constant will do, as long as only the sealer takes it.
 _SEALER_LOCK = 0x6175646974_5EA1  # "audit", seal

@@ -48,6 +48,9 @@ class AccessRecord(models.Model):
     # Per referral: what was disclosed and withheld, and the agreement and consent versions
     # each disclosure rested on.
     decisions = models.JSONField(default=list)
+    # `api` or `web` (DESIGN.md, *Audit*); null on records written before the field existed,
+    # all of which came through the API. Nullable so that adding it rebuilt no table.
+    channel = models.CharField(max_length=8, null=True, blank=True)  # noqa: DJ001
     # A failed token request or sign-in: the client id or user name tried (never the secret).
     tried = models.CharField(max_length=150, blank=True)
     # A burst of refused requests from one source folded into this one record:

@@ -100,6 +100,12 @@ class ReviewSerializer(StrictSerializer):
     note = serializers.CharField(max_length=4000, help_text="What the review found and did.")
 
 
+class AccessBurstSerializer(serializers.Serializer):
+    count = serializers.IntegerField(min_value=1)
+    first_at = serializers.DateTimeField()
+    last_at = serializers.DateTimeField()
+
+
 class AccessRecordSerializer(serializers.Serializer):
     """An access record as the reading DPO may see it: the hub operator's sees everything; any
     other agency's DPO sees its own requests in full, and others' requests only as far as they
@@ -123,6 +129,19 @@ class AccessRecordSerializer(serializers.Serializer):
     query = serializers.CharField(allow_blank=True, allow_null=True)
     status = serializers.IntegerField(allow_null=True)
     outcome = serializers.ChoiceField(choices=Outcome.choices)
+    channel = serializers.ChoiceField(
+        choices=["api", "web"], help_text="Through which the request came: the API or a web page."
+    )
+    tried = serializers.CharField(
+        allow_null=True,
+        help_text="A failed token request or sign-in: the client id or user name tried (never "
+        "the secret). Shown to the hub operator's DPO only.",
+    )
+    burst = AccessBurstSerializer(
+        allow_null=True,
+        help_text="Refusals from one source folded into this record: how many, first and last "
+        "time (the record's own fields are those of the first). Hub operator's DPO only.",
+    )
     ip = serializers.IPAddressField(allow_null=True)
     request_id = serializers.CharField(allow_null=True)
     referrals = serializers.ListField(child=serializers.UUIDField())

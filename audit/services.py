@@ -120,6 +120,7 @@ def access_record_write(
     details: AccessDetails | None = None,
     num_proxies: int = 0,
     tried: str = "",
+    channel: str = "api",
 ) -> AccessRecord:
     details = details or AccessDetails()
     disclosed: set[str] = set()
@@ -181,6 +182,7 @@ def access_record_write(
         withheld=[{"category": c, "reason": r} for c, r in sorted(withheld.items())],
         decisions=per_referral,
         tried=tried[:150],
+        channel=channel,
     )
     AccessIndexEntry.objects.bulk_create(index_entries_of(record))
     return record

@@ -142,6 +142,9 @@ CSV_COLUMNS = (
     "query",
     "status",
     "outcome",
+    "channel",
+    "tried",
+    "burst",
     "ip",
     "request_id",
     "referrals",
@@ -157,6 +160,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 def csv_cell(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, dict):
+        value = " ".join(f"{key}={item}" for key, item in value.items())
     if isinstance(value, list):
         value = " ".join(
             f"{v['category']}:{v['reason']}" if isinstance(v, dict) else str(v) for v in value

@@ -323,6 +323,7 @@ FIELD_CATEGORIES: dict[str, Classification] = {
     "audit.AccessRecord.withheld": NONE,
     "audit.AccessRecord.decisions": NONE,
     "audit.AccessRecord.tried": NONE,
+    "audit.AccessRecord.channel": NONE,
     "audit.AccessRecord.burst": NONE,
     "audit.AccessIndexEntry.id": NONE,
     "audit.AccessIndexEntry.record": NONE,

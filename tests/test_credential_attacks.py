@@ -289,3 +289,29 @@ def test_with_redis_the_counters_live_in_the_shared_cache(db, settings, redis_ca
     assert answers == [401] * 5 + [429]
     counters = [int(server.get(key)) for key in server.scan_iter(f"{prefix}:*throttle:failed:*")]
     assert counters == [5], "another app server on this Redis reads the same count"
+
+
+def test_the_hub_operators_dpo_finds_a_flood_as_one_record_with_its_count(api_client_for, world):
+    for _ in range(5):
+        forged()
+    request_token("no-such-client", WRONG_SECRET)
+    close_bursts(now=timezone.now() + timedelta(hours=1))
+    dpo = api_client_for(world[AgencyKind.HUB_OPERATOR], scopes=["audit:read"])
+
+    found = dpo.get("/api/v1/audit/events/?outcome=refused").json()["results"]
+
+    forged_ones = [r for r in found if r["path"] == "/api/v1/referrals/"]
+    assert sorted((r["burst"] or {}).get("count", 1) for r in forged_ones) == [1, 4]
+    (token_failure,) = [r for r in found if r["path"] == "/o/token/"]
+    assert token_failure["tried"] == "no-such-client"
+    assert {r["channel"] for r in found} == {"api"}
+
+
+def test_an_agency_dpo_never_sees_what_was_tried_against_the_hub(api_client_for, world):
+    request_token("no-such-client", WRONG_SECRET)
+    dpo = api_client_for(world[AgencyKind.PROBATION], scopes=["audit:read"])
+
+    found = dpo.get("/api/v1/audit/events/").json()["results"]
+
+    assert all(r["tried"] is None and r["burst"] is None for r in found)
+    assert all(r["path"] != "/o/token/" for r in found)
