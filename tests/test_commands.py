@@ -7,7 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
-from agencies.models import Agency, Client
+from agencies.models import Agency, AgencyKind, Client
 from referrals.models import Programme, Referral
 from tests.conftest import request_token
 
@@ -81,8 +81,9 @@ def test_seed_demo_builds_a_world_and_prints_working_credentials():
         "children_services",
         "hub_operator",
     }
-    assert sum(line["kind"] == "programme_provider" for line in lines) == 2
-    for line in lines:
+    clients = [line for line in lines if "client_id" in line]
+    assert sum(line["kind"] == "programme_provider" for line in clients) == 2
+    for line in clients:
         assert set(line) == {
             "agency",
             "kind",
@@ -100,10 +101,10 @@ def test_seed_demo_builds_a_world_and_prints_working_credentials():
 
 @override_settings(DEBUG=True)
 def test_seed_demo_is_idempotent_and_gives_fresh_secrets_each_run():
-    first = run("seed_demo")
+    first = [line for line in run("seed_demo") if "client_id" in line]
     counts = (Agency.objects.count(), Client.objects.count(), Referral.objects.count())
 
-    second = run("seed_demo")
+    second = [line for line in run("seed_demo") if "client_id" in line]
 
     assert (Agency.objects.count(), Client.objects.count(), Referral.objects.count()) == counts
     assert [line["client_id"] for line in first] == [line["client_id"] for line in second]
@@ -130,3 +131,26 @@ def test_seed_demo_refuses_with_debug_off_unless_forced():
     assert Agency.objects.count() == 0
 
     assert run("seed_demo", "--force")
+
+
+@override_settings(DEBUG=True)
+def test_seed_demo_prints_a_person_per_agency_who_signs_in_with_a_fresh_password(client):
+    people = [line for line in run("seed_demo") if "username" in line]
+    again = {line["username"]: line for line in run("seed_demo") if "username" in line}
+
+    assert {person["kind"] for person in people} == {kind.value for kind in AgencyKind} - {"marac"}
+    assert {person["role"] for person in people} >= {"practitioner", "dpo"}
+    for person in people:
+        assert set(person) == {"agency", "kind", "username", "password", "role"}
+        fresh = again[person["username"]]["password"]
+        assert fresh != person["password"]
+        stale = client.post(
+            "/accounts/login/", {"username": person["username"], "password": person["password"]}
+        )
+        assert stale.status_code == 200, "last run's password no longer signs in"
+        signed_in = client.post(
+            "/accounts/login/", {"username": person["username"], "password": fresh}
+        )
+        assert signed_in.status_code == 302, person["username"]
+        assert client.get("/home/").context["membership"].agency.name == person["agency"]
+        client.post("/accounts/logout/")

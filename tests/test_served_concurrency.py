@@ -52,7 +52,8 @@ def served_hub(tmp_path):
     seeded = subprocess.run(
         [*manage, "seed_demo", "--force"], cwd=ROOT, env=env, check=True, capture_output=True
     )
-    clients = [json.loads(line) for line in seeded.stdout.decode().splitlines()]
+    lines = [json.loads(line) for line in seeded.stdout.decode().splitlines()]
+    clients = [line for line in lines if "client_id" in line]
     port = free_port()
     server = subprocess.Popen(
         [*manage, "runserver", f"127.0.0.1:{port}", "--noreload", "--insecure"],

@@ -1,6 +1,7 @@
 """A small, realistic, entirely fictional world to try the hub with."""
 
 import json
+import secrets
 from typing import Any
 
 from django.conf import settings
@@ -9,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from agencies.actors import Actor
-from agencies.models import Agency, AgencyKind, Client
+from agencies.models import Agency, AgencyKind, Client, StaffMembership, StaffRole, User
 from agencies.registration import registration_for
 from agencies.services import client_create, client_rotate_secret
 from consent.serializers import ConsentCreateSerializer
@@ -81,6 +82,18 @@ AGENCIES = [
         "audit",
         "",
     ),
+]
+
+# One person per agency who can sign in to the web pages: (agency, user name, role).
+PEOPLE = [
+    ("Northshire Magistrates' Court", "court.officer", StaffRole.PRACTITIONER),
+    ("Northshire Probation Service", "probation.officer", StaffRole.PRACTITIONER),
+    ("Northshire Police", "police.officer", StaffRole.PRACTITIONER),
+    ("Northshire Women's Aid", "womens-aid.worker", StaffRole.PRACTITIONER),
+    ("Turning Point Programmes", "turning-point.worker", StaffRole.PRACTITIONER),
+    ("Safer Families Project", "safer-families.worker", StaffRole.PRACTITIONER),
+    ("Northshire Children's Services", "childrens.officer", StaffRole.PRACTITIONER),
+    ("Referral Hub Operator", "hub.dpo", StaffRole.DATA_PROTECTION_OFFICER),
 ]
 
 # (provider, name, approach, modality, capacity)
@@ -182,8 +195,9 @@ AGREEMENTS = [
 
 class Command(BaseCommand):
     help = (
-        "Creates demo agencies, clients, programmes and referrals (idempotent). Each run gives "
-        "the demo clients fresh secrets and prints one JSON object per client."
+        "Creates demo agencies, clients, people, programmes and referrals (idempotent). Each "
+        "run gives the demo clients fresh secrets and the demo people fresh passwords, and "
+        "prints one JSON object per client and one per person."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -196,6 +210,7 @@ class Command(BaseCommand):
             )
         with transaction.atomic():
             lines = [self.seed_agency(*spec) for spec in AGENCIES]
+            lines += [self.seed_person(*spec) for spec in PEOPLE]
             self.seed_programmes()
             self.seed_agreements()
             self.seed_referrals()
@@ -232,6 +247,25 @@ class Command(BaseCommand):
             "scopes": client.scopes,
             "purpose": client.default_purpose,
             "purposes": client.purposes,
+        }
+
+    def seed_person(self, agency_name: str, username: str, role: str) -> dict[str, str]:
+        """A demo person with a fresh password each run (never a staff member of the admin)."""
+        agency = Agency.objects.get(name=agency_name)
+        password = secrets.token_urlsafe(12)
+        user = User.objects.filter(username=username).first() or User(username=username)
+        user.is_active, user.is_staff = True, False
+        user.set_password(password)
+        user.save()
+        StaffMembership.objects.update_or_create(
+            user=user, defaults={"agency": agency, "role": role}
+        )
+        return {
+            "agency": agency.name,
+            "kind": agency.kind,
+            "username": username,
+            "password": password,
+            "role": role,
         }
 
     def seed_programmes(self) -> None:
