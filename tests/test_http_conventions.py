@@ -911,6 +911,28 @@ def test_readyz_is_a_503_problem_when_the_database_fails(monkeypatch):
     assert "10.0.0.7" not in content
 
 
+def test_readyz_is_a_503_problem_while_a_migration_is_not_applied(monkeypatch):
+    monkeypatch.setattr("hub.health._migrated", False)
+    monkeypatch.setattr(
+        "hub.health.MigrationExecutor.migration_plan", lambda self, targets: [("audit", "9999")]
+    )
+
+    response = APIClient().get("/readyz")
+
+    assert_problem(response, 503)
+    assert "migrate" in response.json()["detail"]
+
+
+def test_readyz_asks_about_migrations_only_until_it_saw_them_applied(monkeypatch):
+    monkeypatch.setattr("hub.health._migrated", False)
+    assert APIClient().get("/readyz").status_code == 200
+    monkeypatch.setattr(
+        "hub.health.MigrationExecutor.migration_plan", lambda self, targets: [("audit", "9999")]
+    )
+
+    assert APIClient().get("/readyz").status_code == 200
+
+
 # --- no personal data in problems ----------------------------------------------------------------
 
 
