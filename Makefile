@@ -20,18 +20,22 @@ PORT ?= 8000
 SCHEMA_ENV := SECRET_KEY=dev DEBUG=0
 SPECTACULAR := $(PY) manage.py spectacular --validate --fail-on-warn
 
-.PHONY: help install lock lock-check audit-deps run serve test lint schema schema-check fuzz bench
+.PHONY: help install lock lock-check audit-deps run serve test lint imports schema schema-check fuzz bench
 
 help:
 	@echo "make run           create .venv, migrate, seed demo clients and serve on http://$(HOST):$(PORT)/"
 	@echo "make serve         serve under gunicorn with DEBUG off (SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL)"
 	@echo "make test          run the tests (SQLite, or the database in DATABASE_URL)"
 	@echo "make lint          ruff check and ruff format --check"
+	@echo "make imports       check the architecture contracts (import-linter)"
 	@echo "make schema        regenerate openapi/schema.yaml"
 	@echo "make schema-check  fail if openapi/schema.yaml differs from what the code generates"
 	@echo "make client-check  fail if openapi-python-client cannot build a client from the schema"
+	@echo "make assets        rebuild the web pages' CSS, JS and images (needs Node and npm)"
+	@echo "make assets-check  fail if the committed web assets differ from a fresh build"
 	@echo "make fuzz          bounded schemathesis run of openapi/schema.yaml against a live hub"
 	@echo "make bench         time the audit search over 1M records, with and without its indexes"
+	@echo "                  then the hub against a bare baseline under gunicorn (PostgreSQL only)"
 	@echo "make lock          re-resolve $(LOCK) from pyproject.toml (the only way pins change)"
 	@echo "make lock-check    fail if $(LOCK) is stale against pyproject.toml (needs PyPI)"
 	@echo "make audit-deps    pip-audit the locked packages (PyPI; AUDIT_SERVICE=osv for osv.dev)"
@@ -99,6 +103,10 @@ lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# The architecture contracts of pyproject.toml ([tool.importlinter]).
+imports: $(INSTALLED)
+	$(VENV)/bin/lint-imports --no-cache
+
 schema: $(INSTALLED)
 	$(SCHEMA_ENV) $(SPECTACULAR) --file openapi/schema.yaml
 
@@ -117,12 +125,42 @@ client-check: $(INSTALLED)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/openapi-python-client generate \
 	  --path openapi/schema.yaml --meta none --output-path "$$tmp/hub_client" --fail-on-warning
 
+# Web page assets, the only step that needs Node and npm: GOV.UK Frontend and the MOJ Frontend
+# components compiled with Dart Sass (hub/assets/scss), the dist files the pages use, and axe-core
+# for the browser tests. The output is committed, so `make run` and `make test` need no Node;
+# the build is byte-identical run to run, and `make assets-check` (CI) fails when it is stale.
+ASSETS_OUT ?= hub/static/hub/dist
+AXE_OUT ?= tests/browser/vendor
+MOJ_IMAGES := icon-close-cross-black.svg icon-document.svg icon-tag-remove-cross.svg \
+	icon-tag-remove-cross-white.svg icon-toggle-plus-minus.svg
+.PHONY: assets assets-check
+assets:
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	rm -rf $(ASSETS_OUT) $(AXE_OUT)
+	mkdir -p $(ASSETS_OUT)/images $(AXE_OUT)
+	node_modules/.bin/sass --no-error-css --no-source-map --style=compressed --load-path=. \
+	  hub/assets/scss/hub.scss $(ASSETS_OUT)/hub.css
+	cp node_modules/govuk-frontend/dist/govuk/govuk-frontend.min.js $(ASSETS_OUT)/
+	cp $(addprefix node_modules/@ministryofjustice/frontend/moj/assets/images/,$(MOJ_IMAGES)) \
+	  $(ASSETS_OUT)/images/
+	cp node_modules/axe-core/axe.min.js $(AXE_OUT)/
+
+assets-check:
+	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(MAKE) --no-print-directory assets ASSETS_OUT="$$tmp/dist" AXE_OUT="$$tmp/vendor"; \
+	{ diff -r hub/static/hub/dist "$$tmp/dist" && diff -r tests/browser/vendor "$$tmp/vendor"; } \
+	  || { echo "The web assets are out of date: run 'make assets' and commit them." >&2; exit 1; }
+
 fuzz: $(INSTALLED)
 	bash scripts/fuzz.sh
 
 # A throwaway database (never the configured one: access records cannot be deleted) filled with
 # BENCH_RECORDS access records (default 1000000); DATABASE_URL picks PostgreSQL. Fails if a first
 # page takes over BENCH_MAX_MS (default 250) with the indexes.
+# Then scripts/bench_hub.py (README, *Benchmark*): the hub under gunicorn against bare Django
+# views, in another throwaway database; PostgreSQL only (skipped on SQLite). BENCH_REFERRALS
+# (10000), BENCH_RECORDS (1000000), BENCH_QUICK=1 for a short try; table and bench/results/*.json.
 bench: export DEBUG := 0
 bench: $(INSTALLED)
 	$(PY) scripts/bench_audit.py
+	$(PY) scripts/bench_hub.py

@@ -190,7 +190,9 @@ SESSION_COOKIE_HTTPONLY = True
 SECURE_HSTS_SECONDS = 0 if DEBUG else 31_536_000
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "no-referrer"
+# Nothing to any other site. Not no-referrer: under it browsers send `Origin: null` with a
+# form's POST, and Django's CSRF check refuses every form of the web pages.
+SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 # Client addresses come from REMOTE_ADDR unless the operator says how many proxies to trust.
 NUM_PROXIES = env_int("NUM_PROXIES", 0)

@@ -7,7 +7,7 @@ from oauth2_provider import views as oauth_views
 
 from agencies.oauth_views import IntrospectTokenView
 from agencies.token_views import TokenView
-from hub import docs, health
+from hub import docs, health, pages
 
 # Only the OAuth2 endpoints the hub needs: no application management, device flow or
 # dynamic registration.
@@ -31,13 +31,13 @@ api_v1 = [
 
 urlpatterns = [
     path("o/", include(oauth_patterns)),
-    path(
-        "accounts/login/",
-        # A page of the hub's own (not the admin's): it is served with the admin switched off.
-        auth_views.LoginView.as_view(template_name="registration/login.html"),
-        name="login",
-    ),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # The web pages for people (hub.pages); the sign-in page is the hub's own (not the
+    # admin's): it is served with the admin switched off.
+    path("", pages.root, name="root"),
+    path("home/", pages.home, name="home"),
+    path("accessibility/", pages.accessibility_statement, name="accessibility"),
+    path("accounts/login/", pages.SignInView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(next_page="login"), name="logout"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", docs.swagger_ui, name="swagger-ui"),

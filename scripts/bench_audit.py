@@ -369,7 +369,7 @@ def fill_records(dialect: Dialect, world: World) -> int:
     INSERT INTO {RECORD_TABLE} (
         id, at, agency_id, agency_ref, agency_kind, client, person, purpose, justification,
         flagged, method, path, query, status, outcome, ip, request_id,
-        referrals, persons, disclosed, withheld, decisions
+        referrals, persons, disclosed, withheld, decisions, tried
     )
     WITH RECURSIVE {d.series(RECORDS)},
     draws AS {d.materialized}(
@@ -435,7 +435,7 @@ def fill_records(dialect: Dialect, world: World) -> int:
              ELSE 'failed' END,
         {ip},
         'bench-' || i,
-        {referrals}, {persons}, {disclosed}, {withheld}, {decisions}
+        {referrals}, {persons}, {disclosed}, {withheld}, {decisions}, ''
     FROM supplied
     JOIN bench_agency a ON a.n = req_n
     """  # noqa: S608

@@ -121,7 +121,7 @@ def test_every_response_class_carries_the_strict_policy(kind, client, api_client
     assert response.status_code < 500, response.status_code
     assert policy_of(response) == strict_policy()
     assert response.headers["X-Content-Type-Options"] == "nosniff"
-    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Referrer-Policy"] == "same-origin"
 
 
 def test_the_strict_policy_allows_nothing_but_the_hub_itself():
@@ -163,7 +163,7 @@ def test_each_docs_page_carries_the_strict_policy_widened_only_by_its_own(client
     assert response.status_code == 200
     assert policy_of(response) == widened(extra, nonce_of(response))
     assert response.headers["X-Content-Type-Options"] == "nosniff"
-    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Referrer-Policy"] == "same-origin"
 
 
 def test_swagger_uis_init_script_carries_its_pages_policy_without_a_nonce(client):
