@@ -10,12 +10,18 @@ from agencies.models import Agency, Client, User
 
 @dataclass(frozen=True)
 class Actor:
-    """The agency a request acts for, the client that sent it, and the person, if any."""
+    """The agency a request acts for, the client that sent it (None for a person signed in to
+    the web pages: they act through no OAuth client), and the person, if any."""
 
     agency: Agency
-    client: Client
+    client: Client | None
     person: User | None
     scopes: frozenset[str]
+
+    @property
+    def client_id(self) -> str:
+        """The OAuth client id the request came through, "" on the web pages."""
+        return self.client.client_id if self.client is not None else ""
 
 
 def actor_of(request: Request) -> Actor:

@@ -3,6 +3,7 @@
 import copy
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, QueryDict
 from django.utils.datastructures import MultiValueDict
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication
@@ -10,6 +11,8 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
 from agencies.actors import Actor
+from hub import throttles
+from hub.context import client_ip
 
 
 class AgencyTokenAuthentication(OAuth2Authentication):
@@ -18,6 +21,10 @@ class AgencyTokenAuthentication(OAuth2Authentication):
     www_authenticate_realm = "referral-hub"
 
     def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+        # An address that keeps failing authentication is refused before it may try again
+        # (429, even with a valid token: hub.throttles, FAILED_REQUEST_RATE_LIMIT).
+        address = client_ip(request._request, settings.NUM_PROXIES) or ""
+        throttles.check("failed", address, throttles.failed_request_rate())
         headers_only = without_body(request._request)
         result = super().authenticate(headers_only)
         # For the WWW-Authenticate challenge (error="invalid_token" and the like).

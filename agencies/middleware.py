@@ -25,7 +25,7 @@ def acting_on(request: HttpRequest) -> dict[str, str] | None:
         return None
     return {
         "agency": str(actor.agency.id),
-        "client": actor.client.client_id,
+        "client": actor.client_id,
         "person": str(actor.person.id) if actor.person else None,
         "request_id": getattr(request, "request_id", None),
     }

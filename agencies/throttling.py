@@ -16,5 +16,5 @@ class ClientRateThrottle(SimpleRateThrottle):
 
     def get_cache_key(self, request: Request, view: Any) -> str:
         actor = getattr(request._request, "actor", None)
-        ident = f"client:{actor.client.client_id}" if actor else f"ip:{self.get_ident(request)}"
+        ident = f"client:{actor.client_id}" if actor else f"ip:{self.get_ident(request)}"
         return self.cache_format % {"scope": self.scope, "ident": ident}

@@ -18,9 +18,9 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from oauth2_provider import views as oauth_views
 
-from audit.bursts import refusal_record
+from audit.bursts import record_refused
 from hub import throttles
-from hub.api import failed_request_rate, source_address
+from hub.context import Channel, Origin
 from hub.problems import problem_response
 
 # What a client id may look like in a record: DOT's generated ids are 40 such characters.
@@ -48,9 +48,10 @@ def client_id_tried(request: HttpRequest) -> str:
 class TokenView(oauth_views.TokenView):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         tried = client_id_tried(request)
-        address = source_address(request)
+        origin = Origin.of(request, Channel.API)
+        address = origin.address
         try:
-            throttles.check("failed", address, failed_request_rate())
+            throttles.check("failed", address, throttles.failed_request_rate())
             throttles.take(
                 "token-address", address, throttles.Rate.parse(settings.TOKEN_ADDRESS_RATE_LIMIT)
             )
@@ -59,12 +60,12 @@ class TokenView(oauth_views.TokenView):
                     "token-client", tried, throttles.Rate.parse(settings.TOKEN_RATE_LIMIT)
                 )
         except throttles.Limited as limited:
-            refusal_record(request=request, actor=None, status=429, tried=tried)
+            record_refused(origin=origin, actor=None, status=429, tried=tried)
             response = problem_response(429, str(limited.detail))
             response["Retry-After"] = str(limited.wait)
             return response
         response = super().post(request, *args, **kwargs)
         if response.status_code >= 400:
-            refusal_record(request=request, actor=None, status=response.status_code, tried=tried)
-            throttles.count("failed", address, failed_request_rate())
+            record_refused(origin=origin, actor=None, status=response.status_code, tried=tried)
+            throttles.count("failed", address, throttles.failed_request_rate())
         return response

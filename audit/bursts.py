@@ -21,12 +21,12 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.http import HttpRequest
 from django.utils import timezone
 
 from agencies.actors import Actor
 from audit.models import AccessRecord, Outcome, RefusalBurst
-from audit.services import AccessDetails, access_record_write, client_ip
+from audit.services import AccessDetails, access_record_write
+from hub.context import Origin
 from hub.serializers import timestamp
 
 # Statuses folded into bursts: refusals that carry no accountable caller (401, failed sign-ins
@@ -39,26 +39,40 @@ def window() -> timedelta:
     return timedelta(seconds=settings.REFUSAL_BURST_SECONDS)
 
 
-def source_key(*, ip: str | None, client: str, tried: str, status: int) -> str:
-    source = "\n".join([ip or "", client, tried, str(status)])
+def source_key(*, ip: str | None, client: str, tried: str, status: int, channel: str) -> str:
+    source = "\n".join([ip or "", client, tried, str(status), channel])
     return hashlib.sha256(source.encode()).hexdigest()
 
 
-def refusal_record(
+def record_refused(
     *,
-    request: HttpRequest,
+    origin: Origin,
     actor: Actor | None,
     status: int,
     tried: str = "",
     purpose: str = "",
     details: AccessDetails | None = None,
 ) -> AccessRecord | None:
-    """Records one refused request: its own access record when it opens a window (returned),
-    else counted into its source's burst (None). Runs in a transaction of its own."""
+    """Records a refused or failed request, whatever its channel: the one writer of such
+    records. Runs in a transaction of its own (whatever the request did was rolled back, and
+    nothing was disclosed: the record names what was tried, not what was seen).
+
+    A refusal without an accountable caller, or a throttled one (`BURST_STATUSES`), gets its
+    own record when it opens its source's window (returned), else is counted into the burst
+    (None); any other refusal or failure gets a record of its own (returned)."""
+
+    def own_record() -> AccessRecord:
+        return access_record_write(
+            origin=origin, actor=actor, status=status, purpose=purpose, details=details, tried=tried
+        )
+
+    if status not in BURST_STATUSES:
+        with transaction.atomic():
+            return own_record()
     now = timezone.now()
-    ip = client_ip(request, settings.NUM_PROXIES)
-    client = actor.client.client_id if actor else ""
-    key = source_key(ip=ip, client=client, tried=tried, status=status)
+    ip = origin.ip
+    client = actor.client_id if actor else ""
+    key = source_key(ip=ip, client=client, tried=tried, status=status, channel=origin.channel)
     with transaction.atomic():
         burst = RefusalBurst.objects.select_for_update().filter(key=key).first()
         if burst is not None and now - burst.first_at < window():
@@ -66,23 +80,16 @@ def refusal_record(
             return None
         if burst is not None:
             _close(burst)
-        record = access_record_write(
-            request=request,
-            actor=actor,
-            status=status,
-            purpose=purpose,
-            details=details,
-            num_proxies=settings.NUM_PROXIES,
-            tried=tried,
-        )
+        record = own_record()
         opened = RefusalBurst(
             key=key,
             agency=actor.agency if actor else None,
             client=client,
             tried=tried[:150],
             ip=ip,
-            method=(request.method or "")[:10],
-            path=request.path[:500],
+            method=origin.method[:10],
+            channel=origin.channel,
+            path=origin.path[:500],
             status=status,
             first_at=now,
             last_at=now,
@@ -128,7 +135,7 @@ def _close(burst: RefusalBurst) -> int:
             ip=burst.ip,
             request_id="",
             tried=burst.tried,
-            channel=None,
+            channel=burst.channel,
             burst={
                 "count": burst.count,
                 "first_at": timestamp(burst.first_at),

@@ -4,14 +4,18 @@ that reads or writes its data, and a refused or failed request's record in its o
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
 
-from django.http import HttpRequest, QueryDict
+from django.db import transaction
+from django.http import QueryDict
 from django.utils.dateparse import parse_date, parse_datetime
 
 from agencies.actors import Actor
 from audit.models import AccessIndexEntry, AccessRecord, IndexKind, Outcome
+from hub.conditional import etag_of
+from hub.context import Origin, RequestContext, Served
 from referrals.models import Status
 from sharing_policies.decision import Decision
 from sharing_policies.vocabulary import CATEGORY_VALUES, PURPOSE_VALUES
@@ -100,28 +104,18 @@ def recorded_query(query: QueryDict) -> str:
     return urlencode(kept)
 
 
-def client_ip(request: HttpRequest, num_proxies: int) -> str | None:
-    """REMOTE_ADDR, or the address the trusted proxies saw (never a spoofable header alone)."""
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if num_proxies and forwarded:
-        addresses = [a.strip() for a in forwarded.split(",") if a.strip()]
-        if addresses:
-            return addresses[-min(num_proxies, len(addresses))]
-    return request.META.get("REMOTE_ADDR") or None
-
-
 def access_record_write(
     *,
-    request: HttpRequest,
+    origin: Origin,
     actor: Actor | None,
     status: int,
     purpose: str = "",
     justification: str = "",
     details: AccessDetails | None = None,
-    num_proxies: int = 0,
     tried: str = "",
-    channel: str = "api",
 ) -> AccessRecord:
+    """One access record (and its search index entries) in the caller's transaction. Use
+    `record_served` or `audit.bursts.record_refused` rather than this: they say where."""
     details = details or AccessDetails()
     disclosed: set[str] = set()
     withheld: dict[str, str] = {}
@@ -163,29 +157,60 @@ def access_record_write(
         agency=actor.agency if actor else None,
         agency_ref=str(actor.agency.id) if actor else "",
         agency_kind=actor.agency.kind if actor else "",
-        client=actor.client.client_id if actor else "",
+        client=actor.client_id if actor else "",
         person=str(actor.person.id) if actor and actor.person else "",
         purpose=purpose,
         justification=justification,
         # Emergency releases and denied attempts are for a DPO to review.
         flagged=bool(justification) or status in DENIED_STATUSES,
-        method=request.method or "",
-        path=request.path[:500],
-        query=recorded_query(request.GET)[:2000],
+        method=origin.method,
+        path=origin.path[:500],
+        query=recorded_query(origin.query)[:2000],
         status=status,
         outcome=outcome,
-        ip=client_ip(request, num_proxies),
-        request_id=getattr(request, "request_id", ""),
+        ip=origin.ip,
+        request_id=origin.request_id,
         referrals=[str(r) for r in details.referrals],
         persons=[str(p) for p in details.persons],
         disclosed=sorted(disclosed),
         withheld=[{"category": c, "reason": r} for c, r in sorted(withheld.items())],
         decisions=per_referral,
         tried=tried[:150],
-        channel=channel,
+        channel=origin.channel,
     )
     AccessIndexEntry.objects.bulk_create(index_entries_of(record))
     return record
+
+
+def record_served(context: RequestContext, status: int, details: AccessDetails) -> AccessRecord:
+    """A served request's access record, written inside the transaction that read or wrote its
+    data: if that transaction rolls back, the record goes with it (and the request is recorded
+    as refused or failed instead, by `audit.bursts.record_refused`)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("A served request's record belongs in its data's transaction.")
+    return access_record_write(
+        origin=context.origin,
+        actor=context.actor,
+        status=status,
+        purpose=context.purpose,
+        justification=context.justification,
+        details=details,
+    )
+
+
+def served(
+    context: RequestContext,
+    details: AccessDetails,
+    body: Any,
+    *,
+    status: int = 200,
+    etag: bool = True,
+) -> Served:
+    """What a use case answers with once it has written the served request's access record
+    (`record_served`, inside the caller's transaction): the body, its status and, with `etag`,
+    an entity tag over exactly that body (hub.conditional)."""
+    record_served(context, status, details)
+    return Served(body, status=status, etag=etag_of(body) if etag else None, recorded=True)
 
 
 def index_entries_of(record: AccessRecord) -> list[AccessIndexEntry]:

@@ -13,7 +13,8 @@ from typing import Any
 from django.contrib.auth.signals import user_login_failed
 from django.dispatch import receiver
 
-from audit.bursts import refusal_record
+from audit.bursts import record_refused
+from hub.context import Channel, Origin
 
 # A user name is recorded as typed, up to this length (a password typed into it is the risk
 # DESIGN.md accepts by asking for the user name).
@@ -27,8 +28,9 @@ def record_failed_sign_in(
     if request is None:
         return
     locked_out = getattr(request, "axes_locked_out", False)
-    refusal_record(
-        request=request,
+    record_refused(
+        # The sign-in page and the admin: people in a browser.
+        origin=Origin.of(request, Channel.WEB),
         actor=None,
         status=429 if locked_out else 401,
         tried=str(credentials.get("username", ""))[:USERNAME_RECORDED_LENGTH],

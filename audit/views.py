@@ -8,34 +8,19 @@ from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
-from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import renderers, status
-from rest_framework.exceptions import NotFound
+from rest_framework import renderers
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from audit.chain import Anchor, chain_verify
-from audit.models import AccessRecord, FlagReview, IndexKind
-from audit.report import subject_report
-from audit.selectors import (
-    Reader,
-    as_record,
-    chunks,
-    indexed,
-    record_accessible,
-    record_search,
-    record_views,
-    review_view,
-    unknown_filter_ids,
-    visible_records,
-)
+from audit import use_cases
+from audit.selectors import Reader, chunks, record_views
 from audit.serializers import (
     AccessRecordSerializer,
     AccessSerializer,
@@ -47,17 +32,11 @@ from audit.serializers import (
     VerifySerializer,
 )
 from hub.api import HubViewMixin
-from hub.exceptions import Conflict, PolicyViolation, RoleNotPermitted
-from hub.pagination import visible_page
+from hub.pagination import PageRequest
 from hub.problems import ProblemJSONRenderer
-from hub.serializers import timestamp
-from referrals.models import Person
-from referrals.selectors import referral_get_visible
-from sharing_policies.naming import Naming, naming_in_referral
-from sharing_policies.selectors import decision_inputs, parties_of
 from sharing_policies.vocabulary import Purpose
 
-NEWEST_FIRST = ("-at", "-id")
+NEWEST_FIRST = use_cases.NEWEST_FIRST
 
 
 class AuditViewMixin(HubViewMixin):
@@ -66,25 +45,11 @@ class AuditViewMixin(HubViewMixin):
     touches_personal_data = True
     purpose_implied = Purpose.AUDIT.value
 
-    @property
-    def reader(self) -> Reader:
-        return Reader(agency=self.actor.agency)
-
-    def require_hub_operator(self, what: str) -> None:
-        if not self.reader.sees_everything:
-            raise RoleNotPermitted(f"Only the hub operator's data-protection officer {what}.")
-
-    def filtered(self, serializer_class: type[AuditFilterSerializer]) -> Any:
-        """The search's records (a superset of the visible matches: `record_views` with
-        `self.filters` keeps exactly the records whose visible projection matches)."""
+    def filters(self, serializer_class: type[AuditFilterSerializer]) -> dict[str, Any]:
+        """The search's filters from the query string (400 for a malformed one)."""
         filters = serializer_class(data=self.request.query_params.dict())
         filters.is_valid(raise_exception=True)
-        self.filters = filters.validated_data
-        unknown = unknown_filter_ids(self.reader, self.filters)
-        if unknown:
-            field, message = next(iter(unknown.items()))
-            raise PolicyViolation(message, field=field)
-        return record_search(self.reader, self.filters)
+        return filters.validated_data
 
 
 class AuditEventsView(AuditViewMixin, GenericAPIView):
@@ -97,25 +62,15 @@ class AuditEventsView(AuditViewMixin, GenericAPIView):
     cursor_ordering = NEWEST_FIRST
     problem_statuses = {"get": [422]}
 
-    def get_queryset(self) -> Any:
-        if getattr(self, "swagger_fake_view", False):
-            return AccessRecord.objects.none()
-        return self.filtered(AuditFilterSerializer)
-
     @extend_schema(
         summary="Search access records",
         parameters=[AuditFilterSerializer],
         responses=AccessRecordSerializer(many=True),
     )
     def get(self, request: Request) -> Response:
-        with transaction.atomic():
-            page, next_link = visible_page(
-                self.get_queryset(),
-                request,
-                keep=lambda items: visible_records(items, self.reader, self.filters),
-            )
-            self.record_access(status.HTTP_200_OK)
-        return Response({"results": [view for _, view in page], "next": next_link})
+        filters = self.filters(AuditFilterSerializer)
+        served = use_cases.audit_search(self.context, filters, PageRequest.of(request))
+        return self.respond(served)
 
 
 class CSVRenderer(renderers.BaseRenderer):
@@ -170,24 +125,12 @@ def csv_cell(value: Any) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def export_rows(records: Any, reader: Reader, filters: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """Record views, a chunk at a time: never every record in memory."""
-    for chunk in chunks(records.iterator(chunk_size=500)):
-        yield from record_views([as_record(item) for item in chunk], reader, filters)
-
-
-def visible_count(records: Any, reader: Reader, filters: dict[str, Any], at_most: int) -> int:
-    """How many records the export would hold, counting only what the reader sees (up to
-    `at_most`): a count over the stored whole would tell, at the limit, that records hidden
-    from the reader exist. The hub operator's DPO sees every record: a count in SQL."""
-    if reader.sees_everything:
-        return records[:at_most].count()
-    seen = 0
-    for _ in export_rows(records, reader, filters):
-        seen += 1
-        if seen >= at_most:
-            break
-    return seen
+def export_rows(
+    records: QuerySet, reader: Reader, filters: dict[str, Any]
+) -> Iterator[dict[str, Any]]:
+    """Record views, a chunk at a time (`use_cases.export_rows`, by this module's `chunks` and
+    `record_views`, read when the export streams): never every record in memory."""
+    return use_cases.export_rows(records, reader, filters, chunked=chunks, views_of=record_views)
 
 
 def csv_stream(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
@@ -230,15 +173,10 @@ class AuditExportView(AuditViewMixin, GenericAPIView):
         },
     )
     def get(self, request: Request) -> StreamingHttpResponse:
-        limit = settings.AUDIT_EXPORT_MAX_RECORDS
-        records = self.filtered(ExportFilterSerializer).order_by(*NEWEST_FIRST)
-        with transaction.atomic():
-            if visible_count(records, self.reader, self.filters, limit + 1) > limit:
-                raise PolicyViolation(
-                    f"The export would hold more than {limit} records: narrow the filters."
-                )
-            self.record_access(status.HTTP_200_OK)
-        rows = export_rows(records, self.reader, self.filters)
+        filters = self.filters(ExportFilterSerializer)
+        served = use_cases.audit_export(self.context, filters, rows=export_rows)
+        export = served.body
+        rows = export_rows(export.records, export.reader, export.filters)
         as_csv = request.accepted_renderer.format == "csv"
         response = StreamingHttpResponse(
             csv_stream(rows) if as_csv else json_stream(rows),
@@ -246,6 +184,8 @@ class AuditExportView(AuditViewMixin, GenericAPIView):
         )
         name = f"access-records-{timezone.now():%Y%m%dT%H%M%SZ}.{'csv' if as_csv else 'json'}"
         response["Content-Disposition"] = f'attachment; filename="{name}"'
+        # `respond` builds a Response; a stream says itself that its request was recorded.
+        response.access_recorded = served.recorded
         return response
 
 
@@ -261,32 +201,7 @@ class AuditReviewView(AuditViewMixin, GenericAPIView):
 
     @extend_schema(summary="Review a flagged access record", responses={201: ReviewSerializer})
     def post(self, request: Request, record_id: UUID) -> Response:
-        # One review, by the hub operator's DPO: an agency may not close its own flags.
-        self.require_hub_operator("reviews flagged records")
-        body = ReviewSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        actor = self.actor
-        with transaction.atomic():
-            record = record_accessible(self.reader, record_id)
-            if record is None:
-                raise NotFound("No access record with this id is visible to you.")
-            if not record.flagged:
-                raise PolicyViolation("Only flagged records are reviewed.")
-            if hasattr(record, "review"):
-                raise Conflict("This record has been reviewed already.")
-            try:
-                with transaction.atomic():
-                    review = FlagReview.objects.create(
-                        record=record,
-                        agency=actor.agency,
-                        client=actor.client.client_id,
-                        person=str(actor.person.id) if actor.person else "",
-                        note=body.validated_data["note"],
-                    )
-            except IntegrityError as exc:  # reviewed at the same moment by someone else
-                raise Conflict("This record has been reviewed already.") from exc
-            self.record_access(status.HTTP_201_CREATED)
-        return Response(review_view(review), status=status.HTTP_201_CREATED)
+        return self.respond(use_cases.audit_review(self.context, record_id, request.data))
 
 
 class AuditVerifyView(AuditViewMixin, GenericAPIView):
@@ -304,11 +219,8 @@ class AuditVerifyView(AuditViewMixin, GenericAPIView):
         responses=VerifySerializer,
     )
     def get(self, request: Request) -> Response:
-        self.require_hub_operator("verifies the whole chain")
-        query = VerifyQuerySerializer(data=request.query_params.dict())
-        query.is_valid(raise_exception=True)
-        given = query.validated_data.get("anchor")
-        return Response(chain_verify(anchor=Anchor.parse(given) if given else None).as_dict())
+        query = request.query_params.dict()
+        return self.respond(use_cases.audit_verify(self.context, query))
 
 
 class SubjectReportRenderer(renderers.BaseRenderer):
@@ -340,19 +252,10 @@ class SubjectReportView(AuditViewMixin, GenericAPIView):
         },
     )
     def get(self, request: Request, person_id: UUID) -> Response:
-        self.require_hub_operator("produces subject-access reports")
-        with transaction.atomic():
-            person = Person.objects.filter(id=person_id).first()
-            if person is None:
-                raise NotFound("No person with this id.")
-            report = subject_report(person=person, now=timezone.now())
-            self.access.persons.append(person.id)
-            self.access.referrals.extend(UUID(h["referral"]) for h in report["held"])
-            self.record_access(status.HTTP_200_OK)
-        response = Response(report)
+        response = self.respond(use_cases.subject_report_create(self.context, person_id))
         if request.accepted_renderer.format == "html":
             response["Content-Disposition"] = (
-                f'attachment; filename="subject-access-report-{person.id}.html"'
+                f'attachment; filename="subject-access-report-{person_id}.html"'
             )
         return response
 
@@ -371,58 +274,5 @@ class ReferralAccessesView(HubViewMixin, GenericAPIView):
 
     @extend_schema(summary="Who accessed a referral", responses=AccessSerializer(many=True))
     def get(self, request: Request, referral_id: UUID) -> Response:
-        agency = self.actor.agency
-        with transaction.atomic():
-            referral = referral_get_visible(agency_id=agency.id, referral_id=referral_id)
-            decision = decision_inputs(
-                agency=agency, purpose=self.purpose, emergency=False, referral_ids=[referral.id]
-            ).decide(referral)
-            records = AccessRecord.objects.filter(
-                id__in=indexed(IndexKind.REFERRAL, referral.id)
-            ).filter(id__in=indexed(IndexKind.AGENCY, agency.id))
-            naming = naming_in_referral(parties=parties_of(referral), decision=decision)
-            page, next_link = visible_page(
-                records,
-                request,
-                keep=lambda page: [
-                    (record, view)
-                    for record in page
-                    if (view := access_view(record, referral, agency.id, naming)) is not None
-                ],
-            )
-            self.access.referrals.append(referral.id)
-            self.record_access(status.HTTP_200_OK)
-        return Response({"results": [view for _, view in page], "next": next_link})
-
-
-def access_view(
-    record: AccessRecord, referral: Any, reader: UUID, naming: Naming
-) -> dict[str, Any] | None:
-    """One access as this party sees it, or None when it does not see it: neither its own nor
-    one to categories it supplied, or by a partner service it may not know of (even its time,
-    purpose and categories could tell which service it is)."""
-    categories = categories_for(record, str(referral.id), str(reader))
-    requester = UUID(record.agency_ref) if record.agency_ref else None
-    if categories is None or not naming.names(requester):
-        return None
-    return {
-        "at": timestamp(record.at),
-        "agency": naming.agency(requester),
-        "agency_kind": record.agency_kind,
-        "purpose": record.purpose or None,
-        "categories": categories,
-        "method": record.method if record.agency_ref == str(reader) else None,
-        "outcome": record.outcome,
-    }
-
-
-def categories_for(record: AccessRecord, referral: str, agency: str) -> list[str] | None:
-    """What an access to this referral is shown to this agency as: all it disclosed when the
-    access was the agency's own, else only the categories it supplied; None when neither."""
-    decision = next((d for d in record.decisions if d["referral"] == referral), None)
-    if record.agency_ref == agency:
-        return decision["disclosed"] if decision else []
-    if decision is None:
-        return None
-    supplied = sorted({b["category"] for b in decision["bases"] if b.get("supplier") == agency})
-    return supplied or None
+        served = use_cases.referral_accesses(self.context, referral_id, PageRequest.of(request))
+        return self.respond(served)

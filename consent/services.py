@@ -62,7 +62,7 @@ def consent_record(*, actor: Actor, referral: Referral, data: dict[str, Any]) ->
         valid_to=data.get("valid_to"),
         evidence={**data["evidence"], "recorded_by": str(actor.agency.id)},
         recorded_by=actor.agency,
-        recorded_by_client=actor.client.client_id,
+        recorded_by_client=actor.client_id,
     )
 
 

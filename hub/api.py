@@ -1,25 +1,37 @@
-"""The request path every API view shares.
+"""The request path every API view shares, on DRF's own extension points.
 
-token -> acting agency -> scope check (401, then 403, before anything else) -> content
-negotiation -> purpose -> view -> access record.
+DRF's `APIView.initial` runs content negotiation (a 406 deferred: `HubContentNegotiation`),
+authentication (an address that keeps failing is refused first: `AgencyTokenAuthentication`),
+scopes (401, then 403) and the client's throttle; then `HubViewMixin.initial` checks the body's
+size, raises the deferred 406 and builds the request's `RequestContext` (purpose, emergency
+justification). The handler parses, calls one use case and responds (`respond`); the use case
+writes a served request's access record; `finalize_response` writes a refused or failed one
+(`audit.bursts.record_refused`).
 """
 
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.http import HttpRequest
 from rest_framework import status
-from rest_framework.exceptions import APIException, ParseError, PermissionDenied, ValidationError
+from rest_framework.exceptions import (
+    APIException,
+    NotAcceptable,
+    ParseError,
+    PermissionDenied,
+    ValidationError,
+)
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from agencies.actors import Actor, actor_of
+from agencies.actors import Actor
 from agencies.registration import AUDIT_SCOPE
-from audit.bursts import BURST_STATUSES, refusal_record
-from audit.services import AccessDetails, access_record_write, client_ip
+from audit.bursts import record_refused
+from audit.services import AccessDetails
 from hub import throttles
+from hub.context import Channel, Origin, RequestContext, Served, client_ip
 from hub.middleware import body_too_large_detail, declared_body_length
 from hub.problems import PROBLEM_CONTENT_TYPE, ProblemJSONRenderer, database_unreachable
 from sharing_policies.vocabulary import PURPOSES, Purpose
@@ -35,10 +47,6 @@ EMERGENCY_METHODS = frozenset({"GET"})
 def source_address(request: HttpRequest) -> str:
     """The address a request came from, as the access record names it (NUM_PROXIES-aware)."""
     return client_ip(request, settings.NUM_PROXIES) or ""
-
-
-def failed_request_rate() -> throttles.Rate:
-    return throttles.Rate.parse(settings.FAILED_REQUEST_RATE_LIMIT)
 
 
 class PayloadTooLarge(APIException):
@@ -121,13 +129,31 @@ def read_emergency_justification(request: Request, *, honoured: bool) -> str:
     return given.strip()
 
 
+class HubContentNegotiation(DefaultContentNegotiation):
+    """DRF's negotiation, whose 406 waits until the caller is known: DRF negotiates before it
+    authenticates, and an unauthenticated caller must hear 401 (and an unauthorised one 403)
+    before anything about representations. `HubViewMixin.initial` raises it."""
+
+    def select_renderer(self, request: Request, renderers: Any, format_suffix: Any = None) -> Any:
+        try:
+            return super().select_renderer(request, renderers, format_suffix)
+        except NotAcceptable as exc:
+            request.not_acceptable = exc
+            return renderers[0], renderers[0].media_type
+
+
+def context_of(request: Request) -> RequestContext:
+    """The request's context, built once by `HubViewMixin.initial`."""
+    return request.hub_context
+
+
 class HubViewMixin:
     """Authentication and scopes before anything else; purposes; access records.
 
-    A view with `touches_personal_data = True` requires a purpose and writes one access record
-    per request: `record_access()` inside its transaction when it serves, or, if it never got
-    that far, a refused or failed record in a transaction of its own. Every API view records
-    its refused and failed requests, personal data or not: a DPO reviews denied attempts.
+    A view with `touches_personal_data = True` requires a purpose, and each of its handlers
+    calls a use case that writes the served request's access record inside its transaction
+    (`Served.recorded`). Every refused or failed request, personal data or not, is recorded by
+    `finalize_response` in a transaction of its own: a DPO reviews denied attempts.
     """
 
     touches_personal_data = False
@@ -137,11 +163,10 @@ class HubViewMixin:
     honours_emergency_justification: frozenset[str] = frozenset()
     # The one purpose an endpoint serves, if it serves only one.
     purpose_implied: str | None = None
+    content_negotiation_class = HubContentNegotiation
 
     request: Request
-    purpose: str
-    justification: str
-    access: AccessDetails
+    kwargs: dict[str, Any]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -153,33 +178,53 @@ class HubViewMixin:
             )
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        self.access = AccessDetails()
-        self.purpose = ""
-        self.justification = ""
-        self._access_recorded = False
-        self.format_kwarg = self.get_format_suffix(**kwargs)
-        # An address that keeps failing authentication is refused before it may try again.
-        throttles.check("failed", source_address(request._request), failed_request_rate())
-        self.perform_authentication(request)
-        self.check_permissions(request)
-        self.check_throttles(request)
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]
         check_body_size(request)
-        request.accepted_renderer, request.accepted_media_type = self.perform_content_negotiation(
-            request
-        )
-        request.version, request.versioning_scheme = self.determine_version(
-            request, *args, **kwargs
-        )
-        actor = self.actor
+        not_acceptable = getattr(request, "not_acceptable", None)
+        if not_acceptable is not None:
+            raise not_acceptable
+        request.hub_context = self.context_for(request)
+
+    def context_for(self, request: Request) -> RequestContext:
+        """Purpose and emergency justification, checked (400 or 403), with the actor."""
+        actor = request._request.actor
         if self.purpose_implied:
-            self.purpose = implied_purpose(request, self.purpose_implied)
+            purpose = implied_purpose(request, self.purpose_implied)
         else:
             # OPTIONS says what the endpoint allows and touches no personal data.
             required = self.touches_personal_data and request.method != "OPTIONS"
-            self.purpose = resolve_purpose(request, actor, required=required)
-        self.justification = read_emergency_justification(
+            purpose = resolve_purpose(request, actor, required=required)
+        # A refused request's record names the purpose it declared, if that much was valid.
+        request.declared_purpose = purpose
+        justification = read_emergency_justification(
             request, honoured=request.method in self.honours_emergency_justification
         )
+        return RequestContext(
+            actor=actor,
+            purpose=purpose,
+            justification=justification,
+            origin=Origin.of(request._request, Channel.API),
+        )
+
+    @property
+    def context(self) -> RequestContext:
+        return context_of(self.request)
+
+    @property
+    def actor(self) -> Actor:
+        return self.context.actor
+
+    def respond(self, served: Served, *, location: str | None = None) -> Response:
+        """The response for what a use case served: its body, status and headers (`location`:
+        where a created resource lives)."""
+        headers = {}
+        if location is not None:
+            headers["Location"] = location
+        if served.etag is not None:
+            headers["ETag"] = served.etag
+        response = Response(served.body, status=served.status, headers=headers)
+        response.access_recorded = served.recorded
+        return response
 
     def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """What the endpoint allows, in the Allow header; no body, no record read.
@@ -188,39 +233,12 @@ class HubViewMixin:
         """
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @property
-    def actor(self) -> Actor:
-        return actor_of(self.request)
-
-    def record_access(self, status: int) -> None:
-        """The served request's access record; call inside the transaction of its data."""
-        if not transaction.get_connection().in_atomic_block:
-            raise RuntimeError("A served request's record belongs in its data's transaction.")
-        self._write_access_record(status)
-        self._access_recorded = True
-
-    def _write_access_record(self, status: int) -> None:
-        access_record_write(
-            request=self.request._request,
-            actor=getattr(self.request._request, "actor", None),
-            status=status,
-            purpose=getattr(self, "purpose", ""),
-            justification=getattr(self, "justification", ""),
-            details=getattr(self, "access", None),
-            num_proxies=settings.NUM_PROXIES,
-        )
-
     def handle_exception(self, exc: Exception) -> Response:
-        # Whatever was recorded inside the failed transaction was rolled back with it, and
-        # nothing was disclosed: the refused record names what was tried, not what was seen.
-        self._access_recorded = False
-        access = getattr(self, "access", None)
-        if access is not None:
-            access.decisions.clear()
+        response = super().handle_exception(exc)  # type: ignore[misc]
         # With the database unreachable its record cannot be written: trying would only hold
         # the 503 for another pool timeout (the warning logged by hub.problems stands in).
-        self._database_unreachable = database_unreachable(exc)
-        return super().handle_exception(exc)
+        response.database_unreachable = database_unreachable(exc)
+        return response
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         if isinstance(response, Response) and response.status_code >= 400:
@@ -233,34 +251,30 @@ class HubViewMixin:
             # server disregard Accept rather than answer 406.
             request.accepted_renderer = JSONRenderer()
             request.accepted_media_type = JSONRenderer.media_type
-        recorded = getattr(self, "_access_recorded", False)
         served = response.status_code < 400 and request.method != "OPTIONS"
-        if self.touches_personal_data and not recorded and served:
+        recorded = getattr(response, "access_recorded", False)
+        if self.touches_personal_data and served and not recorded:
             raise RuntimeError(f"{type(self).__name__} served personal data unrecorded.")
-        unreachable = getattr(self, "_database_unreachable", False)
-        if not recorded and not unreachable and response.status_code >= 400:
-            # Who tried what: a refused request about a referral is found by that referral.
-            tried = getattr(self, "kwargs", {}).get("referral_id")
-            access = getattr(self, "access", None)
-            if tried and access is not None and tried not in access.referrals:
-                access.referrals.append(tried)
-            if response.status_code in BURST_STATUSES:
-                # No accountable caller, or a throttled one: a flood is folded (audit.bursts).
-                refusal_record(
-                    request=self.request._request,
-                    actor=getattr(self.request._request, "actor", None),
-                    status=response.status_code,
-                    purpose=getattr(self, "purpose", ""),
-                    details=access,
-                )
-            else:
-                with transaction.atomic():
-                    self._write_access_record(response.status_code)
-            self._access_recorded = True
+        unreachable = getattr(response, "database_unreachable", False)
+        if response.status_code >= 400 and not unreachable:
+            self.record_refusal(request, response.status_code)
         if response.status_code == status.HTTP_401_UNAUTHORIZED:
-            throttles.count("failed", source_address(request._request), failed_request_rate())
+            throttles.count(
+                "failed", source_address(request._request), throttles.failed_request_rate()
+            )
         if self.touches_personal_data:
             # DESIGN.md, *Errors and HTTP conventions*: personal data is never kept by a cache
             # (a browser's, a proxy's), whatever the status.
             response["Cache-Control"] = "no-store"
-        return super().finalize_response(request, response, *args, **kwargs)
+        return super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
+
+    def record_refusal(self, request: Request, status_code: int) -> None:
+        """Who tried what: a refused request about a referral is found by that referral."""
+        tried = getattr(self, "kwargs", {}).get("referral_id")
+        record_refused(
+            origin=Origin.of(request._request, Channel.API),
+            actor=getattr(request._request, "actor", None),
+            status=status_code,
+            purpose=getattr(request, "declared_purpose", ""),
+            details=AccessDetails(referrals=[tried] if tried else []),
+        )

@@ -6,7 +6,6 @@ from typing import Any
 
 from rest_framework import status
 from rest_framework.exceptions import APIException
-from rest_framework.request import Request
 
 
 class PreconditionRequired(APIException):
@@ -27,14 +26,14 @@ def etag_of(view: Any) -> str:
     return '"' + hashlib.sha256(canonical.encode()).hexdigest()[:32] + '"'
 
 
-def check_if_match(request: Request, current: str) -> None:
+def check_if_match(if_match: str | None, current: str) -> None:
     """The change may proceed only on the representation the caller read.
 
     `*` would match any current state and so let every concurrent change win: the guard
     against lost updates needs the ETag itself (428). Tags are compared strongly (RFC 9110
     13.1.1): a weak validator `W/"..."` never matches (412).
     """
-    given = request.headers.get("If-Match", "").strip()
+    given = (if_match or "").strip()
     if not given:
         raise PreconditionRequired()
     tags = {tag.strip() for tag in given.split(",")}

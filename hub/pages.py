@@ -2,8 +2,11 @@
 page and the accessibility statement. Layout in hub/templates/hub/base.html; styles and scripts
 built by `make assets` (WEB-NOTES.md)."""
 
+from collections.abc import Iterable
 from typing import Any
+from uuid import UUID
 
+from django import forms
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
@@ -11,8 +14,16 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.forms.boundfield import BoundField
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_http_methods, require_safe
+
+from agencies.models import Agency
+from hub.context import RequestContext
+from hub.pagination import PageRequest
+from hub.web import PURPOSE_SESSION_KEY, membership_of, purposes_of, staff_page
+from referrals import use_cases
+from referrals.models import Programme, Status
 
 
 class GovukBoundField(BoundField):
@@ -54,6 +65,34 @@ class SignInForm(AuthenticationForm):
         password.widget.attrs.update({"class": "govuk-input", "autocomplete": "current-password"})
 
 
+class ReferralFilterForm(forms.Form):
+    """The referral list's filters (the API's `status`; more to come with issue 14)."""
+
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[("", _("Any status")), *Status.choices],
+        widget=forms.Select(attrs={"class": "govuk-select"}),
+    )
+
+
+# An agency the naming rule names only by its kind (sharing_policies.naming).
+KIND_LABELS = {"victim_service": _("A victim service")}
+
+# What each category of data is called on a page (DESIGN.md, *Data categories*).
+CATEGORY_LABELS = {
+    "subject.identity": _("The man's identity"),
+    "subject.contact": _("The man's contact details"),
+    "offence": _("Offence and court order"),
+    "risk": _("Risk"),
+    "programme.progress": _("Progress on the programme (reports)"),
+    "partner.identity": _("The partner's identity"),
+    "partner.contact": _("The partner's contact details"),
+    "partner.disclosures": _("What the partner has disclosed"),
+    "children": _("Children"),
+}
+
+
 class SignInView(auth_views.LoginView):
     form_class = SignInForm
     template_name = "registration/login.html"
@@ -62,9 +101,10 @@ class SignInView(auth_views.LoginView):
 
 @require_safe
 def root(request: HttpRequest) -> HttpResponse:
-    """The sign-in page for someone signed out; their home page for someone signed in."""
+    """The sign-in page for someone signed out; their agency's referrals for someone signed in
+    (their account page if they act for no agency)."""
     if request.user.is_authenticated:
-        return redirect("home")
+        return redirect("referral-list-page" if membership_of(request.user) else "home")
     return redirect("login")
 
 
@@ -81,3 +121,145 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_safe
 def accessibility_statement(request: HttpRequest) -> HttpResponse:
     return render(request, "hub/accessibility.html")
+
+
+# --- Referrals (issue 14, item 3): through referrals.use_cases only -------------------------
+
+WEB_PAGE_SIZE = 25
+
+
+def agency_names(ids: Iterable[str]) -> dict[str, str]:
+    """Names of agencies the page already names by id: each id shown passed the naming rule
+    (sharing_policies.naming); a victim service hidden from the reader arrives as its kind, and
+    is shown as one (`KIND_LABELS`), never looked up."""
+    wanted = {i for i in ids if is_uuid_text(i)}
+    return {str(a.id): a.name for a in Agency.objects.filter(id__in=wanted)}
+
+
+def is_uuid_text(value: Any) -> bool:
+    try:
+        UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@staff_page
+def referral_list(request: HttpRequest, context: RequestContext) -> HttpResponse:
+    """My agency's referrals, newest first, filtered by status; paged by cursor."""
+    if request.method == "POST":
+        return choose_purpose(request, context)
+    form = ReferralFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    if form.is_bound and not form.is_valid():
+        return render(
+            request,
+            "hub/referrals.html",
+            {"form": form, "results": [], "context": context, **purpose_choice(context)},
+            status=400,
+        )
+    filters = {k: v for k, v in filters.items() if v}
+    query = request.GET.copy()
+
+    def link(cursor: str) -> str:
+        query["cursor"] = cursor
+        return f"{request.path}?{query.urlencode()}"
+
+    page = PageRequest(cursor=request.GET.get("cursor") or None, size=WEB_PAGE_SIZE, link=link)
+    served = use_cases.referral_list(context, filters, page)
+    results = served.body["results"]
+    programmes = dict(
+        Programme.objects.filter(id__in={r["programme"] for r in results}).values_list("id", "name")
+    )
+    rows = [
+        {
+            "id": r["id"],
+            "reference": r["id"][:8],
+            "status": r["status"],
+            "programme": programmes.get(UUID(r["programme"]), ""),
+            "subject": r.get("subject", {}).get("identity"),
+            "created_at": parse_datetime(r["created_at"]),
+        }
+        for r in results
+    ]
+    return render(
+        request,
+        "hub/referrals.html",
+        {
+            "form": form,
+            "rows": rows,
+            "next": served.body["next"],
+            "context": context,
+            **purpose_choice(context),
+        },
+    )
+
+
+def purpose_choice(context: RequestContext) -> dict[str, Any]:
+    membership = membership_of(context.actor.person)
+    purposes = purposes_of(membership) if membership else ()
+    return {"purpose": context.purpose, "purposes": purposes}
+
+
+def choose_purpose(request: HttpRequest, context: RequestContext) -> HttpResponse:
+    """The person changes the purpose they act for, among those their role allows (a 400 page
+    with an error summary for any other); then back to the list (post/redirect/get)."""
+    membership = membership_of(request.user)
+    chosen = request.POST.get("purpose", "")
+    if membership is None or chosen not in purposes_of(membership):
+        form = ReferralFilterForm()
+        choice = purpose_choice(context)
+        return render(
+            request,
+            "hub/referrals.html",
+            {"form": form, "rows": [], "context": context, "purpose_error": True, **choice},
+            status=400,
+        )
+    request.session[PURPOSE_SESSION_KEY] = chosen
+    return redirect("referral-list-page")
+
+
+@require_safe
+@staff_page
+def referral_page(request: HttpRequest, context: RequestContext, referral_id: UUID) -> HttpResponse:
+    """One referral as this agency may see it, each withheld category named with its reason
+    (never its content), and its history."""
+    served = use_cases.referral_overview(context, referral_id)
+    referral, history = served.body["referral"], served.body["history"]
+    shown = [
+        referral["referrer"],
+        referral["provider"],
+        *([referral["partner_service"]] if referral.get("partner_service") else []),
+        *(entry["by"] for entry in history if entry.get("by")),
+    ]
+    names = agency_names(shown)
+
+    def name(named: str | None) -> str:
+        """An agency as the naming rule let the page name it: by name, else by its kind."""
+        if named is None:
+            return str(_("None"))
+        return names.get(named) or str(KIND_LABELS.get(named, _("Another agency")))
+
+    history = [{**entry, "by_name": name(entry.get("by"))} for entry in history]
+    programme = Programme.objects.filter(id=referral["programme"]).values_list("name", flat=True)
+    return render(
+        request,
+        "hub/referral.html",
+        {
+            "referral": referral,
+            "reference": referral["id"][:8],
+            "programme": programme.first() or "",
+            "history": history,
+            "referrer": name(referral["referrer"]),
+            "provider": name(referral["provider"]),
+            "partner_service": name(referral["partner_service"])
+            if "partner_service" in referral
+            else None,
+            "withheld": [
+                {**w, "label": CATEGORY_LABELS.get(w["category"], w["category"])}
+                for w in referral["withheld"]
+            ],
+            "context": context,
+        },
+    )

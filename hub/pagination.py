@@ -3,6 +3,7 @@
 import binascii
 from base64 import urlsafe_b64decode, urlsafe_b64encode
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -75,9 +76,29 @@ def check_position(position: str, field: Any) -> None:
 Kept = tuple[Any, Any]
 
 
+@dataclass(frozen=True)
+class PageRequest:
+    """The page a reader asks for, whatever the channel: its cursor (None for the first), its
+    size, and `link`, which gives the address of the page at a cursor."""
+
+    cursor: str | None
+    size: int
+    link: Callable[[str], str]
+
+    @classmethod
+    def of(cls, request: Any) -> "PageRequest":
+        """From a DRF request's `cursor` and `page_size` (at most 200; 50 by default)."""
+        url = request.build_absolute_uri()
+        return cls(
+            cursor=request.query_params.get("cursor"),
+            size=CursorPagination().get_page_size(request) or CursorPagination.page_size,
+            link=lambda cursor: replace_query_param(url, "cursor", cursor),
+        )
+
+
 def visible_page(
     queryset: Any,
-    request: Any,
+    request: PageRequest,
     *,
     keep: Callable[[list[Any]], list[Kept]],
     ordering: tuple[str, str] = ("-at", "-id"),
@@ -93,11 +114,9 @@ def visible_page(
     may not see is there, and when (DESIGN.md: no count, id or filter tells more than the view).
     Newest first over (timestamp, id); the cursor is opaque (`cursor`, a bad one is a 400).
     """
-    size = CursorPagination().get_page_size(request) or CursorPagination.page_size
+    size = request.size
     time_field, id_field = (name.lstrip("-") for name in ordering)
-    position = decode_position(
-        request.query_params.get("cursor"), queryset.model._meta.get_field(id_field)
-    )
+    position = decode_position(request.cursor, queryset.model._meta.get_field(id_field))
     items = queryset.order_by(*ordering)
     if position is not None:
         at, last_id = position
@@ -117,7 +136,7 @@ def visible_page(
     if len(kept) > size and page:
         last = page[-1][0]
         cursor = encode_position(getattr(last, time_field), getattr(last, id_field))
-        next_link = replace_query_param(request.build_absolute_uri(), "cursor", cursor)
+        next_link = request.link(cursor)
     return page, next_link
 
 

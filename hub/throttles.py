@@ -19,6 +19,7 @@ import math
 import time
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.cache import cache
 from rest_framework.exceptions import Throttled
 
@@ -78,3 +79,7 @@ def check(scope: str, ident: str, rate: Rate) -> None:
     key, remaining = _key(scope, ident, rate, clock())
     if (cache.get(key) or 0) >= rate.count:
         raise Limited(wait=remaining, detail=f"Too many requests; retry in {remaining} s.")
+
+
+def failed_request_rate() -> Rate:
+    return Rate.parse(settings.FAILED_REQUEST_RATE_LIMIT)

@@ -36,6 +36,8 @@ urlpatterns = [
     path("", pages.root, name="root"),
     path("home/", pages.home, name="home"),
     path("accessibility/", pages.accessibility_statement, name="accessibility"),
+    path("referrals/", pages.referral_list, name="referral-list-page"),
+    path("referrals/<uuid:referral_id>/", pages.referral_page, name="referral-page"),
     path("accounts/login/", pages.SignInView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(next_page="login"), name="logout"),
     path("api/v1/", include(api_v1)),

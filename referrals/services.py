@@ -285,7 +285,7 @@ def referral_create(*, actor: Actor, data: dict[str, Any]) -> Referral:
         provider=programme.provider,
         programme=programme,
         partner_service=partner_service,
-        created_by_client=actor.client.client_id,
+        created_by_client=actor.client_id,
         subject=subject_match.person,
         subject_identity={"identifiers": [], **identity},
         subject_contact=subject.get("contact"),
@@ -375,7 +375,7 @@ def referral_transition(
         reason_code=reason_code,
         reason=reason,
         by=actor.agency,
-        by_client=actor.client.client_id,
+        by_client=actor.client_id,
         by_person=str(actor.person.id) if actor.person else "",
     )
     referral.status = to
@@ -409,7 +409,7 @@ def report_write(*, referral_id: UUID, data: dict[str, Any], actor: Actor) -> Re
         kind=data["kind"],
         content=content,
         written_by=actor.agency,
-        written_by_client=actor.client.client_id,
+        written_by_client=actor.client_id,
     )
     about = {"report": str(report.id), "kind": report.kind}
     # The referrer always sees programme progress: reporting back is what a referral asks for.
@@ -437,7 +437,8 @@ def referral_create_once(
     """`referral_create` under an Idempotency-Key: (referral, created). The key is claimed
     before the referral is written, so a concurrent double submit waits for the first and
     then replays it."""
-    client = actor.client.client_id
+    # Keys are the client's own; on the web pages, where no client is, the person's own.
+    client = actor.client_id or f"person:{actor.person.id if actor.person else ''}"
     digest = body_hash(raw_body)
     IdempotencyKey.objects.filter(
         client=client, key=key, created_at__lt=timezone.now() - IDEMPOTENCY_WINDOW
@@ -510,7 +511,7 @@ def referral_amend(
     amendment = Amendment.objects.create(
         referral=referral,
         by=actor.agency,
-        by_client=actor.client.client_id,
+        by_client=actor.client_id,
         reason=reason,
         changes=recorded,
     )

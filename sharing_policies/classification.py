@@ -358,6 +358,7 @@ FIELD_CATEGORIES: dict[str, Classification] = {
     "audit.RefusalBurst.method": NONE,
     "audit.RefusalBurst.path": NONE,
     "audit.RefusalBurst.status": NONE,
+    "audit.RefusalBurst.channel": NONE,
     "audit.RefusalBurst.count": NONE,
     "audit.RefusalBurst.first_at": NONE,
     "audit.RefusalBurst.last_at": NONE,

@@ -98,7 +98,7 @@ def agreement_create(*, actor: Actor, data: dict[str, Any]) -> AgreementVersion:
         recipient=recipient,
         recipient_kind=recipient_kind,
         created_by=actor.agency,
-        created_by_client=actor.client.client_id,
+        created_by_client=actor.client_id,
         **terms,
     )
 
@@ -127,6 +127,6 @@ def agreement_change(
         recipient=current.recipient,
         recipient_kind=current.recipient_kind,
         created_by=actor.agency,
-        created_by_client=actor.client.client_id,
+        created_by_client=actor.client_id,
         **terms,
     )

@@ -37,6 +37,7 @@ from audit.chain import (
 from audit.models import AccessIndexEntry, AccessRecord, FlagReview, SealBatch, SealedRecord
 from audit.protection import AUDIT_TABLES, protections_lifted
 from audit.services import access_record_write, index_entries_of
+from hub.context import Channel, Origin
 from tests.conftest import referral_body
 
 pytestmark = pytest.mark.django_db
@@ -749,7 +750,9 @@ def test_a_record_committed_after_a_seal_its_transaction_predates_is_sealed_by_t
         try:
             with transaction.atomic():
                 access_record_write(
-                    request=RequestFactory().get("/api/v1/referrals/"), actor=None, status=401
+                    origin=Origin.of(RequestFactory().get("/api/v1/referrals/"), Channel.API),
+                    actor=None,
+                    status=401,
                 )
                 inserted.set()
                 assert commit.wait(timeout=30)

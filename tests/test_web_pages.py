@@ -30,13 +30,13 @@ def test_the_root_sends_someone_signed_out_to_the_sign_in_page(client):
 
 
 @pytest.mark.django_db
-def test_the_root_sends_someone_signed_in_to_their_home_page(client, officer):
+def test_the_root_sends_someone_signed_in_to_their_agencys_referrals(client, officer):
     client.force_login(officer)
 
     response = client.get("/")
 
     assert response.status_code == 302
-    assert response.headers["Location"] == "/home/"
+    assert response.headers["Location"] == "/referrals/"
 
 
 def test_the_home_page_asks_someone_signed_out_to_sign_in(client):

@@ -38,6 +38,9 @@ def test_a_staff_member_signs_in_sees_their_agency_and_signs_out(
 ):
     sign_in(page, live_server, "jo.bloggs", PASSWORD)
 
+    expect(page).to_have_url(re.compile(r"/referrals/$"))
+    check_page("referrals-empty")
+    page.get_by_role("link", name="Your account").click()
     expect(page).to_have_url(re.compile(r"/home/$"))
     expect(page.locator("#signed-in-as")).to_have_text(
         "You are signed in as Jo Bloggs of Northshire Probation."

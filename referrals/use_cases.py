@@ -1,0 +1,438 @@
+"""Programmes and referrals, one function per operation, for every channel (issue 13).
+
+Each use case takes the request's `RequestContext` (hub.context), owns its transaction, and runs
+selector -> disclosure decision -> rendering -> events -> access record itself
+(`audit.services.record_served`), returning what it served (`Served`: body, status, ETag). The
+API's views and the web pages call these and nothing else of the data: one path, one decision
+and one audit whatever the channel. A refused operation raises (a `hub.exceptions` problem or a
+DRF `APIException`) having written nothing; its channel records the refusal
+(`audit.bursts.record_refused`).
+"""
+
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+from django.db import transaction
+from rest_framework.exceptions import ValidationError
+
+from audit.services import AccessDetails, served
+from hub.conditional import check_if_match, etag_of
+from hub.context import RequestContext, Served
+from hub.exceptions import NotAParty
+from hub.pagination import PageRequest, visible_page
+from hub.serializers import timestamp
+from referrals import selectors, services
+from referrals.events import events_raise
+from referrals.models import Event, EventType, PartnerContactTask, Programme, Referral
+from referrals.representation import referral_naming, render_referral, render_report
+from referrals.serializers import ProgrammeSerializer, check_risk_level
+from sharing_policies.decision import Decision
+from sharing_policies.selectors import DecisionInputs, consents_on, decision_inputs
+from sharing_policies.vocabulary import (
+    PARTNER_CATEGORIES,
+    PURPOSE_VALUES,
+    SUBJECT_CATEGORIES,
+    Category,
+    LawfulBasis,
+)
+
+# What the narrower endpoints answer with (their access records name only these).
+REPORTS_ANSWER = frozenset({Category.REFERRAL_ADMIN, Category.PROGRAMME_PROGRESS})
+PARTNER_CONTACT_ANSWER = frozenset(
+    {
+        Category.REFERRAL_ADMIN,
+        Category.PARTNER_IDENTITY,
+        Category.PARTNER_CONTACT,
+        Category.PARTNER_DISCLOSURES,
+    }
+)
+PARTNER_CONTACT_WITHHELD = ("partner.identity", "partner.contact", "partner.disclosures")
+
+REFERRAL_CURSOR_ORDERING = ("-created_at", "-id")
+
+
+def inputs_for(context: RequestContext, referral_ids: list[UUID]) -> DecisionInputs:
+    """What the disclosure decision needs for these referrals, read once."""
+    return decision_inputs(
+        agency=context.actor.agency,
+        purpose=context.purpose,
+        emergency=context.emergency,
+        referral_ids=referral_ids,
+    )
+
+
+def minimised(
+    referral: Referral,
+    decision: Decision,
+    details: AccessDetails,
+    *,
+    answers: frozenset[Category] | None = None,
+) -> dict[str, Any]:
+    """The reader's view of a referral (DESIGN.md, *The disclosure decision*), noted in
+    `details` for the access record. An operation that answers with only some categories
+    (`answers`) records only those as disclosed."""
+    recorded = decision if answers is None else decision.limited_to(answers)
+    persons = [referral.subject_id] if recorded.disclosed & SUBJECT_CATEGORIES else []
+    if referral.partner_id and recorded.disclosed & PARTNER_CATEGORIES:
+        persons.append(referral.partner_id)
+    details.add(referral.id, recorded, persons)
+    return render_referral(referral, decision)
+
+
+def decided_view(
+    context: RequestContext,
+    referral: Referral,
+    details: AccessDetails,
+    *,
+    answers: frozenset[Category] | None = None,
+) -> tuple[dict[str, Any], Decision]:
+    decision = inputs_for(context, [referral.id]).decide(referral)
+    return minimised(referral, decision, details, answers=answers), decision
+
+
+def visible(context: RequestContext, referral_id: UUID) -> Referral:
+    """The referral, if the caller's agency is party to it (404 otherwise, 410 if erased)."""
+    return selectors.referral_get_visible(
+        agency_id=context.actor.agency.id, referral_id=referral_id
+    )
+
+
+# --- Programmes (no personal data: no access record) -----------------------------------------
+
+
+def programme_of(programme_id: UUID, *, lock: bool = False) -> Programme:
+    programmes = selectors.programme_list()
+    if lock:
+        programmes = programmes.select_for_update()
+    programme = programmes.filter(id=programme_id).first()
+    if programme is None:
+        raise NotAParty("No programme has this id.")
+    return programme
+
+
+def programme_read(context: RequestContext, programme_id: UUID) -> Served:
+    body = ProgrammeSerializer(programme_of(programme_id)).data
+    return Served(body, etag=etag_of(body))
+
+
+def programme_create(context: RequestContext, data: dict[str, Any]) -> Served:
+    programme = services.programme_create(actor=context.actor, data=data)
+    return Served(ProgrammeSerializer(programme).data, status=201)
+
+
+def programme_change(
+    context: RequestContext, programme_id: UUID, changes: dict[str, Any], *, if_match: str | None
+) -> Served:
+    """Its provider changes a programme; `if_match` must be the ETag of the caller's last read
+    (428, 412; RFC 9110 13.1.1), compared once the programme is locked."""
+    with transaction.atomic():
+        # Locked: concurrent changes queue, each checked against the one before it.
+        programme = programme_of(programme_id, lock=True)
+        check_if_match(if_match, etag_of(ProgrammeSerializer(programme).data))
+        programme = services.programme_change(
+            actor=context.actor, programme=programme, changes=changes
+        )
+    body = ProgrammeSerializer(programme).data
+    return Served(body, etag=etag_of(body))
+
+
+# --- Referrals -------------------------------------------------------------------------------
+
+
+def referral_list(context: RequestContext, filters: dict[str, Any], page: PageRequest) -> Served:
+    """A page of the referrals the caller's agency is party to, newest first, each minimised.
+    With `updated_since`, only those whose view changed since (a change to what the reader may
+    not see moves nothing); skipped referrals leave no trace in the page or its cursor."""
+    since = filters.get("updated_since")
+    referrals = selectors.referrals_visible_to(agency_id=context.actor.agency.id).filter(
+        selectors.referral_filters(filters)
+    )
+    details = AccessDetails()
+    with transaction.atomic():
+        inputs = inputs_for(context, [])
+
+        def decided(batch: list[Referral]) -> list[tuple[Referral, Decision]]:
+            # The database kept every referral in which anything changed since; the
+            # caller gets those whose view of them changed.
+            inputs.consents.update(consents_on(r.id for r in batch))
+            pairs = [(referral, inputs.decide(referral)) for referral in batch]
+            return [
+                (referral, decision)
+                for referral, decision in pairs
+                if since is None or selectors.updated_at_seen(referral, decision) >= since
+            ]
+
+        kept, next_link = visible_page(
+            referrals, page, keep=decided, ordering=REFERRAL_CURSOR_ORDERING
+        )
+        # Only what is returned is disclosed, and recorded.
+        results = [minimised(referral, decision, details) for referral, decision in kept]
+        return served(context, details, {"results": results, "next": next_link}, etag=False)
+
+
+def referral_create(
+    context: RequestContext,
+    data: dict[str, Any],
+    *,
+    idempotency_key: str | None = None,
+    raw_body: Any = None,
+) -> Served:
+    """The caller's agency refers a man (201, the referral as the referrer sees it). With an
+    idempotency key, the same key and body within 24 hours return the first result, and the
+    same key with another body is a 422."""
+    details = AccessDetails()
+    with transaction.atomic():
+        if idempotency_key is None:
+            created = services.referral_create(actor=context.actor, data=data)
+        else:
+            created, _ = services.referral_create_once(
+                actor=context.actor, key=idempotency_key, raw_body=raw_body, data=data
+            )
+        view, _ = decided_view(context, visible(context, created.id), details)
+        return served(context, details, view, status=201)
+
+
+def referral_read(context: RequestContext, referral_id: UUID) -> Served:
+    """One referral, minimised; an emergency justification releases what was granted on
+    `vital_interests`, and the supplier hears of it (DESIGN.md, rule 4)."""
+    details = AccessDetails()
+    with transaction.atomic():
+        referral = visible(context, referral_id)
+        view, decision = decided_view(context, referral, details)
+        if context.emergency:
+            emergency_release_notify(context, referral, decision)
+        return served(context, details, view)
+
+
+def emergency_release_notify(
+    context: RequestContext, referral: Referral, decision: Decision
+) -> None:
+    """Rule 4: the supplier of what an emergency released hears of it."""
+    released = [b for b in decision.bases if b.lawful_basis == LawfulBasis.VITAL_INTERESTS]
+    if released:
+        services.emergency_release_notify(
+            referral=referral,
+            suppliers=[b.supplier for b in released if b.supplier],
+            categories=[str(b.category) for b in released],
+            actor=context.actor,
+        )
+
+
+def referral_amend(
+    context: RequestContext,
+    referral_id: UUID,
+    changes: dict[str, Any],
+    *,
+    reason: str,
+    if_match: str | None,
+) -> Served:
+    """The referrer amends a referral. `if_match` must be the ETag of the caller's view as last
+    read (428, 412), compared once the referral is locked; the parties that may see a changed
+    category hear of it (an `amendment` event)."""
+    agency_id = context.actor.agency.id
+    details = AccessDetails()
+    with transaction.atomic():
+        locked = selectors.referral_lock_visible(agency_id=agency_id, referral_id=referral_id)
+        before = visible(context, referral_id)
+        check_if_match(
+            if_match,
+            etag_of(render_referral(before, inputs_for(context, [referral_id]).decide(before))),
+        )
+        if "risk" in changes:
+            # A level alone is checked against the tool already held.
+            try:
+                check_risk_level({**(locked.risk or {}), **changes["risk"]})
+            except ValidationError as exc:
+                raise ValidationError({"risk": exc.detail}) from exc
+        amendment = services.referral_amend(
+            referral=locked, changes=changes, reason=reason, actor=context.actor
+        )
+        referral = visible(context, referral_id)
+        if amendment is not None:
+            recipients = services.amendment_recipients(
+                referral=referral, categories=set(amendment.changes), purposes=PURPOSE_VALUES
+            )
+            events_raise(
+                referral=referral,
+                recipients=dict.fromkeys((a.id for a in recipients), EventType.AMENDMENT),
+                about={"amendment": str(amendment.id)},
+            )
+        view, _ = decided_view(context, referral, details)
+        return served(context, details, view)
+
+
+def referral_transition(
+    context: RequestContext, referral_id: UUID, *, to: str, reason_code: str, reason: str
+) -> Served:
+    """Moves a referral along its lifecycle (referrals/states.py; 409 for an illegal move)."""
+    details = AccessDetails()
+    with transaction.atomic():
+        services.referral_transition(
+            referral_id=referral_id,
+            to=to,
+            reason_code=reason_code,
+            reason=reason,
+            actor=context.actor,
+        )
+        view, _ = decided_view(context, visible(context, referral_id), details)
+        return served(context, details, view)
+
+
+def referral_history(context: RequestContext, referral_id: UUID) -> Served:
+    """Moves (every party) and amendments (only the categories the reader may see, with old and
+    new values; an amendment of nothing it may see is left out), oldest first."""
+    details = AccessDetails()
+    with transaction.atomic():
+        referral = visible(context, referral_id)
+        _, decision = decided_view(context, referral, details)
+        body = {"results": history_of(referral, decision)}
+        return served(context, details, body, etag=False)
+
+
+def referral_overview(context: RequestContext, referral_id: UUID) -> Served:
+    """A referral with its history, as one read (the web's referral page): `{"referral": the
+    minimised view, "history": referral_history's results}`. One decision, one access record."""
+    details = AccessDetails()
+    with transaction.atomic():
+        referral = visible(context, referral_id)
+        view, decision = decided_view(context, referral, details)
+        body = {"referral": view, "history": history_of(referral, decision)}
+        return served(context, details, body, etag=False)
+
+
+def history_of(referral: Referral, decision: Decision) -> list[dict[str, Any]]:
+    naming = referral_naming(referral, decision)
+    moves = [
+        {
+            "type": "transition",
+            "id": str(t.id),
+            "at": timestamp(t.at),
+            "by": naming.agency(t.by_id),
+            "from_status": t.from_status,
+            "to_status": t.to_status,
+            "reason_code": t.reason_code or None,
+            "reason": t.reason or None,
+        }
+        for t in referral.transitions.all()
+    ]
+    amendments = []
+    for amendment in referral.amendments.all():
+        seen = {
+            category: change
+            for category, change in amendment.changes.items()
+            if decision.sees(category)
+        }
+        if seen:
+            amendments.append(
+                {
+                    "type": "amendment",
+                    "id": str(amendment.id),
+                    "at": timestamp(amendment.at),
+                    "by": naming.agency(amendment.by_id),
+                    "changes": seen,
+                    # Free text about every category changed: shown only to who sees them
+                    # all (a reason may speak of her contact).
+                    "reason": (amendment.reason or None)
+                    if len(seen) == len(amendment.changes)
+                    else None,
+                }
+            )
+    return sorted(moves + amendments, key=lambda e: e["at"])
+
+
+# --- Reports back ----------------------------------------------------------------------------
+
+
+def reports_read(context: RequestContext, referral_id: UUID) -> Served:
+    """A referral's reports as the decision allows (`programme.progress`), and whether they
+    were withheld and why."""
+    details = AccessDetails()
+    with transaction.atomic():
+        referral = visible(context, referral_id)
+        view, _ = decided_view(context, referral, details, answers=REPORTS_ANSWER)
+        progress = view.get("programme_progress", {"reports": []})
+        withheld = [w for w in view["withheld"] if w["category"] == "programme.progress"]
+        body = {"results": progress["reports"], "withheld": withheld}
+        return served(context, details, body, etag=False)
+
+
+def report_create(context: RequestContext, referral_id: UUID, data: dict[str, Any]) -> Served:
+    """The provider writes a report back (201; 409 where the status allows no such report)."""
+    with transaction.atomic():
+        report = services.report_write(referral_id=referral_id, data=data, actor=context.actor)
+        details = AccessDetails(referrals=[referral_id])
+        return served(context, details, render_report(report), status=201, etag=False)
+
+
+# --- The change feed -------------------------------------------------------------------------
+
+
+def event_feed(
+    context: RequestContext, *, after: int, size: int, link: Callable[[int], str]
+) -> Served:
+    """The agency's change feed from position `after`, oldest first (ids and types only);
+    `link(position)` is the address of the page after a position."""
+    with transaction.atomic():
+        events = list(
+            Event.objects.filter(recipient=context.actor.agency, position__gt=after).order_by(
+                "position"
+            )[:size]
+        )
+        details = AccessDetails(referrals=list(dict.fromkeys(e.referral_id for e in events)))
+        results = [
+            {
+                "id": str(e.id),
+                "position": e.position,
+                "type": e.type,
+                "referral": str(e.referral_id),
+                "at": timestamp(e.at),
+                "about": e.about,
+            }
+            for e in events
+        ]
+        body = {"results": results, "next": link(events[-1].position) if events else None}
+        return served(context, details, body, etag=False)
+
+
+# --- The partner-contact task ----------------------------------------------------------------
+
+
+def partner_contact_read(context: RequestContext, referral_id: UUID) -> Served:
+    """The partner service's contact task; for every other agency it does not exist (404)."""
+    details = AccessDetails()
+    with transaction.atomic():
+        # The referral first: once erased, its task is gone too, and its parties hear 410.
+        referral = visible(context, referral_id)
+        task = services.partner_contact_task_of(referral_id=referral_id, actor=context.actor)
+        view, _ = decided_view(context, referral, details, answers=PARTNER_CONTACT_ANSWER)
+        return served(context, details, partner_contact_document(task, view), etag=False)
+
+
+def partner_contact_attempt(
+    context: RequestContext, referral_id: UUID, data: dict[str, Any]
+) -> Served:
+    """The partner service records a contact attempt (201, the task as it now stands)."""
+    details = AccessDetails()
+    with transaction.atomic():
+        # Locked, so that an attempt cannot land on a referral retention is erasing.
+        selectors.referral_lock_visible(agency_id=context.actor.agency.id, referral_id=referral_id)
+        task = services.partner_contact_task_of(referral_id=referral_id, actor=context.actor)
+        services.partner_contact_attempt_record(task=task, data=data, actor=context.actor)
+        referral = visible(context, referral_id)
+        view, _ = decided_view(context, referral, details, answers=PARTNER_CONTACT_ANSWER)
+        body = partner_contact_document(task, view)
+        return served(context, details, body, status=201, etag=False)
+
+
+def partner_contact_document(task: PartnerContactTask, view: dict[str, Any]) -> dict[str, Any]:
+    """The task, the partner's details as the decision allows, and the attempts recorded."""
+    partner = view.get("partner", {})
+    attempts = [e for e in partner.get("disclosures", []) if e.get("kind") == "contact_attempt"]
+    details = {k: v for k, v in partner.items() if k in ("identity", "contact")}
+    return {
+        "task": {"id": str(task.id), "created_at": timestamp(task.created_at)},
+        **({"partner": details} if details else {}),
+        "attempts": attempts,
+        "withheld": [w for w in view["withheld"] if w["category"] in PARTNER_CONTACT_WITHHELD],
+    }

@@ -1,0 +1,67 @@
+"""The referral pages in a real browser (issue 14, item 3): the demo's probation officer and the
+programme provider's worker sign in with the passwords seed_demo printed, find the demo referral
+in their list and open it; the provider's page names each withheld category with its reason and
+holds none of the partner's details. Every page passes `check_page` (axe, CSP, GOV.UK's
+JavaScript, a title of its own, no sideways scroll at 320 px)."""
+
+import json
+import re
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.test import override_settings
+from playwright.sync_api import expect
+
+from tests.browser.test_sign_in_page import sign_in
+from tests.test_partner_safety_sweep import PARTNER_DETAILS
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def passwords(transactional_db):
+    out = StringIO()
+    with override_settings(DEBUG=True):
+        call_command("seed_demo", stdout=out)
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    return {line["username"]: line["password"] for line in lines if "username" in line}
+
+
+def test_an_officer_finds_the_demo_referral_and_reads_it(page, live_server, check_page, passwords):
+    sign_in(page, live_server, "probation.officer", passwords["probation.officer"])
+
+    expect(page).to_have_url(re.compile(r"/referrals/$"))
+    check_page("referrals")
+    page.get_by_role("row", name=re.compile("Example")).get_by_role("link").first.click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^Referral "))
+    expect(page.locator("#subject")).to_contain_text("Example")
+    check_page("referral-officer")
+
+
+def test_the_provider_sees_the_referral_without_her_details_and_with_the_reasons(
+    page, live_server, check_page, passwords
+):
+    sign_in(page, live_server, "turning-point.worker", passwords["turning-point.worker"])
+    page.get_by_role("row", name=re.compile("Example")).get_by_role("link").first.click()
+
+    withheld = page.locator("#withheld")
+    expect(withheld).to_contain_text("The partner's identity")
+    expect(withheld).to_contain_text("The partner's contact details")
+    text = page.locator("main").inner_text()
+    for detail in PARTNER_DETAILS:
+        assert detail not in text
+    assert "Women's Aid" not in text
+    check_page("referral-provider")
+
+
+def test_the_status_filter_keeps_only_matching_referrals(page, live_server, check_page, passwords):
+    sign_in(page, live_server, "probation.officer", passwords["probation.officer"])
+
+    page.get_by_label("Status").select_option("withdrawn")
+    page.get_by_role("button", name="Filter").click()
+
+    expect(page).to_have_url(re.compile(r"/referrals/\?status=withdrawn$"))
+    expect(page.locator("#no-referrals")).to_be_visible()
+    check_page("referrals-filtered")
