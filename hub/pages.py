@@ -18,7 +18,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_safe
 
-from agencies.models import Agency
+from agencies.models import REFERRER_KINDS, Agency
 from hub.context import RequestContext
 from hub.pagination import PageRequest
 from hub.web import PURPOSE_SESSION_KEY, membership_of, purposes_of, staff_page
@@ -157,7 +157,6 @@ def referral_list(request: HttpRequest, context: RequestContext) -> HttpResponse
             request,
             "hub/referrals.html",
             {"form": form, "results": [], "context": context, **purpose_choice(context)},
-            status=400,
         )
     filters = {k: v for k, v in filters.items() if v}
     query = request.GET.copy()
@@ -199,11 +198,15 @@ def referral_list(request: HttpRequest, context: RequestContext) -> HttpResponse
 def purpose_choice(context: RequestContext) -> dict[str, Any]:
     membership = membership_of(context.actor.person)
     purposes = purposes_of(membership) if membership else ()
-    return {"purpose": context.purpose, "purposes": purposes}
+    return {
+        "purpose": context.purpose,
+        "purposes": purposes,
+        "may_refer": context.actor.agency.kind in REFERRER_KINDS,
+    }
 
 
 def choose_purpose(request: HttpRequest, context: RequestContext) -> HttpResponse:
-    """The person changes the purpose they act for, among those their role allows (a 400 page
+    """The person changes the purpose they act for, among those their role allows (the list again
     with an error summary for any other); then back to the list (post/redirect/get)."""
     membership = membership_of(request.user)
     chosen = request.POST.get("purpose", "")
@@ -214,7 +217,6 @@ def choose_purpose(request: HttpRequest, context: RequestContext) -> HttpRespons
             request,
             "hub/referrals.html",
             {"form": form, "rows": [], "context": context, "purpose_error": True, **choice},
-            status=400,
         )
     request.session[PURPOSE_SESSION_KEY] = chosen
     return redirect("referral-list-page")

@@ -15,7 +15,7 @@ from uuid import UUID
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
@@ -71,6 +71,13 @@ def web_context(request: HttpRequest, membership: StaffMembership) -> RequestCon
 Page = Callable[..., HttpResponse]
 
 
+def refused_status(refusal: DomainError | Http404) -> int:
+    """The status the API would answer a refusal with (hub.problems)."""
+    if isinstance(refusal, Http404):
+        return 404
+    return next(v[0] for cls, v in DOMAIN_PROBLEMS.items() if isinstance(refusal, cls))
+
+
 def staff_page(page: Page) -> Page:
     """A page for a person who acts for an agency: `page(request, context, **kwargs)`.
 
@@ -92,8 +99,8 @@ def staff_page(page: Page) -> Page:
         context = web_context(request, membership)
         try:
             return page(request, context, **kwargs)
-        except DomainError as refusal:
-            status = next(v[0] for cls, v in DOMAIN_PROBLEMS.items() if isinstance(refusal, cls))
+        except (DomainError, Http404) as refusal:
+            status = refused_status(refusal)
             tried = kwargs.get("referral_id")
             record_refused(
                 origin=context.origin,

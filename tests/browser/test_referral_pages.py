@@ -65,3 +65,34 @@ def test_the_status_filter_keeps_only_matching_referrals(page, live_server, chec
     expect(page).to_have_url(re.compile(r"/referrals/\?status=withdrawn$"))
     expect(page.locator("#no-referrals")).to_be_visible()
     check_page("referrals-filtered")
+
+
+def test_an_officer_refers_a_man_and_is_refused_a_couples_programme(
+    page, live_server, check_page, passwords
+):
+    sign_in(page, live_server, "probation.officer", passwords["probation.officer"])
+    page.get_by_role("button", name="Make a referral").click()
+    check_page("refer")
+
+    page.get_by_label("Relationship Counselling for Couples").check()
+    page.get_by_label("Given name").fill("Dan")
+    page.get_by_label("Family name").fill("Browser")
+    page.get_by_label("Date of birth").fill("1980-06-01")
+    page.get_by_role("button", name="Continue").click()
+
+    summary = page.locator(".govuk-error-summary")
+    expect(summary).to_be_focused()
+    expect(summary).to_contain_text("never a response to domestic violence")
+    check_page("refer-refused")
+
+    page.get_by_label("Building Better Relationships").check()
+    page.get_by_role("button", name="Continue").click()
+    expect(page.locator("#answers")).to_contain_text("Browser")
+    check_page("refer-check")
+    page.get_by_role("button", name="Send referral").click()
+
+    expect(page.get_by_role("heading", name="Referral sent")).to_be_visible()
+    reference = page.locator("#reference").inner_text()
+    check_page("refer-sent")
+    page.get_by_role("link", name="See the referral").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Referral {reference}")
