@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_safe
 
 from agencies.models import REFERRER_KINDS, Agency
+from hub import actions
 from hub.context import RequestContext
 from hub.pagination import PageRequest
 from hub.web import PURPOSE_SESSION_KEY, membership_of, purposes_of, staff_page
@@ -179,9 +180,12 @@ def referral_list(request: HttpRequest, context: RequestContext) -> HttpResponse
             "programme": programmes.get(UUID(r["programme"]), ""),
             "subject": r.get("subject", {}).get("identity"),
             "created_at": parse_datetime(r["created_at"]),
+            "urgent": bool(urgent_risk_changes(r.get("programme_progress", {}).get("reports", []))),
         }
         for r in results
     ]
+    # Urgent risk changes first, newest first within each (the sort is stable).
+    rows.sort(key=lambda row: not row["urgent"])
     return render(
         request,
         "hub/referrals.html",
@@ -244,6 +248,7 @@ def referral_page(request: HttpRequest, context: RequestContext, referral_id: UU
         return names.get(named) or str(KIND_LABELS.get(named, _("Another agency")))
 
     history = [{**entry, "by_name": name(entry.get("by"))} for entry in history]
+    reports = referral.get("programme_progress", {}).get("reports", [])
     programme = Programme.objects.filter(id=referral["programme"]).values_list("name", flat=True)
     return render(
         request,
@@ -262,6 +267,18 @@ def referral_page(request: HttpRequest, context: RequestContext, referral_id: UU
                 {**w, "label": CATEGORY_LABELS.get(w["category"], w["category"])}
                 for w in referral["withheld"]
             ],
+            "urgent": urgent_risk_changes(reports),
+            "moves": bool(actions.moves_for(context, referral)),
+            "report_kinds": [
+                (kind, actions.REPORT_LABELS[kind])
+                for kind in actions.report_kinds_for(context, referral)
+            ],
             "context": context,
         },
     )
+
+
+def urgent_risk_changes(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The urgent risk changes among the reports the reader may see, newest first."""
+    urgent = [r for r in reports if r.get("kind") == "risk_change" and r.get("urgent")]
+    return sorted(urgent, key=lambda r: r["written_at"], reverse=True)

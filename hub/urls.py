@@ -7,7 +7,7 @@ from oauth2_provider import views as oauth_views
 
 from agencies.oauth_views import IntrospectTokenView
 from agencies.token_views import TokenView
-from hub import docs, health, pages, refer
+from hub import actions, docs, health, pages, refer
 
 # Only the OAuth2 endpoints the hub needs: no application management, device flow or
 # dynamic registration.
@@ -41,6 +41,12 @@ urlpatterns = [
     path("referrals/new/check/", refer.refer_check, name="refer-check"),
     path("referrals/<uuid:referral_id>/", pages.referral_page, name="referral-page"),
     path("referrals/<uuid:referral_id>/sent/", refer.refer_sent, name="refer-sent"),
+    path("referrals/<uuid:referral_id>/move/", actions.referral_move, name="referral-move"),
+    path(
+        "referrals/<uuid:referral_id>/reports/<slug:kind>/new/",
+        actions.report_new,
+        name="report-new",
+    ),
     path("accounts/login/", pages.SignInView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(next_page="login"), name="logout"),
     path("api/v1/", include(api_v1)),

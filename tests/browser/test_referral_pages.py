@@ -96,3 +96,42 @@ def test_an_officer_refers_a_man_and_is_refused_a_couples_programme(
     check_page("refer-sent")
     page.get_by_role("link", name="See the referral").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Referral {reference}")
+
+
+def test_the_provider_reports_an_urgent_risk_change_and_the_officer_sees_the_banner(
+    page, live_server, check_page, passwords
+):
+    sign_in(page, live_server, "turning-point.worker", passwords["turning-point.worker"])
+    page.get_by_role("row", name=re.compile("Example")).get_by_role("link").first.click()
+    for step in (
+        "Acknowledge the referral",
+        "Start the assessment",
+        "Accept him onto the programme",
+        "He has started the programme",
+    ):
+        page.get_by_role("button", name="Move the referral").click()
+        if step == "Acknowledge the referral":
+            check_page("move")
+        page.get_by_label(step).check()
+        page.get_by_role("button", name="Save").click()
+        expect(page.locator(".govuk-notification-banner--success")).to_be_visible()
+    check_page("referral-provider-moved")
+
+    page.get_by_role("button", name="Report: Attendance at a session").click()
+    check_page("report-attendance")
+    page.get_by_label("Date of the session").fill("2026-11-30")
+    page.get_by_label("Attendance").select_option("attended")
+    page.get_by_role("button", name="Save the report").click()
+    page.get_by_role("button", name="Report: A change in risk").click()
+    page.get_by_label("Risk level now").select_option("high")
+    page.get_by_label(re.compile("^Urgent")).check()
+    page.get_by_role("button", name="Save the report").click()
+    expect(page.locator("#reports")).to_contain_text("attended")
+    page.get_by_role("button", name="Sign out").click()
+
+    sign_in(page, live_server, "probation.officer", passwords["probation.officer"])
+    first_row = page.locator("#referrals tbody tr").first
+    expect(first_row).to_contain_text("Urgent risk change")
+    first_row.get_by_role("link").click()
+    expect(page.locator("#urgent")).to_contain_text("now high")
+    check_page("referral-officer-urgent")

@@ -1,0 +1,253 @@
+"""What people do to a referral on the web (issue 14, item 3): move it along its lifecycle (the
+provider acknowledges, assesses, accepts or declines, starts, completes or ends it; the referrer
+withdraws it) and write reports back (assessment, attendance, risk changes, completion).
+
+Each page reads the referral through `referrals.use_cases` (one access record per page) and
+offers only what the lifecycle table allows this agency now (`referrals.states`); each answer is
+checked by the API's own serializer and written by the API's own use case, then the person is
+sent back to the referral with a confirmation (post/redirect/get). A refusal of the hub's rules
+(a move someone else made first, say) shows the form again with the reason.
+"""
+
+from typing import Any
+from uuid import UUID
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_http_methods
+
+from hub.context import RequestContext
+from hub.exceptions import DomainError
+from hub.problems import flatten_errors
+from hub.web import staff_page
+from referrals import use_cases
+from referrals.serializers import REPORT_SERIALIZERS, TransitionRequestSerializer
+from referrals.states import REASON_CODES, REPORT_KINDS, RISK_LEVELS, RISK_TOOLS, moves_from
+from sharing_policies.decision import Role
+
+MOVE_LABELS = {
+    "acknowledged": _("Acknowledge the referral"),
+    "assessment": _("Start the assessment"),
+    "accepted": _("Accept him onto the programme"),
+    "declined": _("Decline the referral"),
+    "in_programme": _("He has started the programme"),
+    "completed": _("He has completed the programme"),
+    "terminated": _("End his place on the programme"),
+    "withdrawn": _("Withdraw the referral"),
+}
+REPORT_LABELS = {
+    "assessment": _("Assessment"),
+    "attendance": _("Attendance at a session"),
+    "risk_change": _("A change in risk"),
+    "completion": _("Completion"),
+}
+
+
+def role_in(context: RequestContext, view: dict[str, Any]) -> Role | None:
+    agency = str(context.actor.agency.id)
+    if view["provider"] == agency:
+        return Role.PROVIDER
+    if view["referrer"] == agency:
+        return Role.REFERRER
+    return None
+
+
+def read_for_action(context: RequestContext, referral_id: UUID) -> dict[str, Any]:
+    """The referral as this agency may see it (one access record)."""
+    return use_cases.referral_read(context, referral_id).body
+
+
+def moves_for(context: RequestContext, view: dict[str, Any]) -> list[Any]:
+    role = role_in(context, view)
+    return [move for move in moves_from(view["status"]) if move.by == role]
+
+
+def report_kinds_for(context: RequestContext, view: dict[str, Any]) -> tuple[str, ...]:
+    if role_in(context, view) != Role.PROVIDER:
+        return ()
+    return REPORT_KINDS.get(view["status"], ())
+
+
+class MoveForm(forms.Form):
+    use_required_attribute = False
+
+    to = forms.ChoiceField(label=_("What has happened?"), widget=forms.RadioSelect)
+    reason_code = forms.ChoiceField(
+        label=_("Reason"),
+        required=False,
+        choices=[("", _("Choose a reason")), *((c, c.replace("_", " ")) for c in REASON_CODES)],
+        widget=forms.Select(attrs={"class": "govuk-select"}),
+    )
+    reason = forms.CharField(
+        label=_("Explain the reason"),
+        help_text=_("Never what the partner said."),
+        required=False,
+        widget=forms.Textarea(attrs={"class": "govuk-textarea", "rows": 3}),
+    )
+
+    def __init__(self, moves: list[Any], *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["to"].choices = [(m.target.value, MOVE_LABELS[m.target.value]) for m in moves]
+        self.fields["to"].error_messages["required"] = _("Choose what has happened")
+
+
+def add_refusal(form: forms.Form, refusal: DomainError, default_field: str) -> None:
+    field = refusal.field if refusal.field in form.fields else default_field
+    form.add_error(field, refusal.detail)
+
+
+def add_api_errors(form: forms.Form, detail: Any, default_field: str) -> None:
+    for error in flatten_errors(detail):
+        name = (error["field"] or "").split(".")[0]
+        form.add_error(name if name in form.fields else default_field, error["message"])
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@staff_page
+def referral_move(request: HttpRequest, context: RequestContext, referral_id: UUID) -> HttpResponse:
+    """Move the referral: only the moves the lifecycle table gives this agency now."""
+    view = read_for_action(context, referral_id)
+    moves = moves_for(context, view)
+    if not moves:
+        raise Http404
+    form = MoveForm(moves, request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        body = {k: v for k, v in form.cleaned_data.items() if v}
+        api = TransitionRequestSerializer(data=body)
+        if not api.is_valid():
+            add_api_errors(form, api.errors, "to")
+        else:
+            data = api.validated_data
+            try:
+                use_cases.referral_transition(
+                    context,
+                    referral_id,
+                    to=data["to"],
+                    reason_code=data.get("reason_code", ""),
+                    reason=data.get("reason", ""),
+                )
+            except DomainError as refusal:
+                add_refusal(form, refusal, "to")
+            else:
+                messages.success(request, _("The referral is now %s.") % data["to"])
+                return redirect("referral-page", referral_id=referral_id)
+    return render(
+        request,
+        "hub/referral_move.html",
+        {"form": form, "referral": view, "reference": view["id"][:8]},
+    )
+
+
+class ReportForm(forms.Form):
+    """The fields of every kind of report; each kind's serializer says which it needs."""
+
+    use_required_attribute = False
+
+    suitable = forms.TypedChoiceField(
+        label=_("Is he suitable for the programme?"),
+        required=False,
+        choices=[("", _("Choose")), ("true", _("Yes")), ("false", _("No"))],
+        widget=forms.Select(attrs={"class": "govuk-select"}),
+    )
+    session_date = forms.DateField(
+        label=_("Date of the session"),
+        required=False,
+        widget=forms.DateInput(
+            attrs={"type": "date", "class": "govuk-input govuk-input--width-10"}
+        ),
+    )
+    attendance = forms.ChoiceField(
+        label=_("Attendance"),
+        required=False,
+        choices=[
+            ("", _("Choose")),
+            ("attended", _("Attended")),
+            ("absent_excused", _("Absent, excused")),
+            ("absent_unexcused", _("Absent, not excused")),
+        ],
+        widget=forms.Select(attrs={"class": "govuk-select"}),
+    )
+    tool = forms.ChoiceField(
+        label=_("Risk assessment tool"),
+        required=False,
+        choices=[("", _("The one already held")), *((t, t) for t in RISK_TOOLS)],
+        widget=forms.Select(attrs={"class": "govuk-select"}),
+    )
+    level = forms.ChoiceField(
+        label=_("Risk level now"),
+        required=False,
+        choices=[("", _("Choose")), *((level, level) for level in RISK_LEVELS)],
+        widget=forms.Select(attrs={"class": "govuk-select"}),
+    )
+    urgent = forms.BooleanField(
+        label=_("Urgent: tell the referrer and the partner's support service at once"),
+        required=False,
+        widget=forms.CheckboxInput(attrs={"class": "govuk-checkboxes__input"}),
+    )
+    completed = forms.TypedChoiceField(
+        label=_("Did he complete the programme?"),
+        required=False,
+        choices=[("", _("Choose")), ("true", _("Yes")), ("false", _("No"))],
+        widget=forms.Select(attrs={"class": "govuk-select"}),
+    )
+    summary = forms.CharField(
+        label=_("Summary"),
+        help_text=_("Never what the partner said."),
+        required=False,
+        widget=forms.Textarea(attrs={"class": "govuk-textarea", "rows": 4}),
+    )
+
+    FIELDS_OF = {
+        "assessment": ("suitable", "summary"),
+        "attendance": ("session_date", "attendance"),
+        "risk_change": ("tool", "level", "urgent", "summary"),
+        "completion": ("completed", "summary"),
+    }
+
+    def body(self, kind: str) -> dict[str, Any]:
+        body: dict[str, Any] = {"kind": kind}
+        for name in self.FIELDS_OF[kind]:
+            value = self.cleaned_data.get(name)
+            if value in (None, ""):
+                continue
+            body[name] = value.isoformat() if hasattr(value, "isoformat") else value
+        return body
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@staff_page
+def report_new(
+    request: HttpRequest, context: RequestContext, referral_id: UUID, kind: str
+) -> HttpResponse:
+    """Write a report back (the provider): only the kinds the referral's status allows."""
+    view = read_for_action(context, referral_id)
+    if kind not in report_kinds_for(context, view):
+        raise Http404
+    form = ReportForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        api = REPORT_SERIALIZERS[kind](data=form.body(kind))
+        if not api.is_valid():
+            add_api_errors(form, api.errors, ReportForm.FIELDS_OF[kind][0])
+        else:
+            try:
+                use_cases.report_create(context, referral_id, api.validated_data)
+            except DomainError as refusal:
+                add_refusal(form, refusal, ReportForm.FIELDS_OF[kind][0])
+            else:
+                messages.success(request, _("Your report is recorded."))
+                return redirect("referral-page", referral_id=referral_id)
+    return render(
+        request,
+        "hub/report_new.html",
+        {
+            "form": form,
+            "fields": [form[name] for name in ReportForm.FIELDS_OF[kind]],
+            "kind": kind,
+            "kind_label": REPORT_LABELS[kind],
+            "referral": view,
+            "reference": view["id"][:8],
+        },
+    )
