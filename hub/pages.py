@@ -269,6 +269,8 @@ def referral_page(request: HttpRequest, context: RequestContext, referral_id: UU
             ],
             "urgent": urgent_risk_changes(reports),
             "moves": bool(actions.moves_for(context, referral)),
+            "consents": str(context.actor.agency.id)
+            in (referral["referrer"], referral.get("partner_service")),
             "report_kinds": [
                 (kind, actions.REPORT_LABELS[kind])
                 for kind in actions.report_kinds_for(context, referral)

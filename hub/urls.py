@@ -7,7 +7,7 @@ from oauth2_provider import views as oauth_views
 
 from agencies.oauth_views import IntrospectTokenView
 from agencies.token_views import TokenView
-from hub import actions, docs, health, pages, refer
+from hub import actions, consents, docs, health, pages, refer
 
 # Only the OAuth2 endpoints the hub needs: no application management, device flow or
 # dynamic registration.
@@ -42,6 +42,15 @@ urlpatterns = [
     path("referrals/<uuid:referral_id>/", pages.referral_page, name="referral-page"),
     path("referrals/<uuid:referral_id>/sent/", refer.refer_sent, name="refer-sent"),
     path("referrals/<uuid:referral_id>/move/", actions.referral_move, name="referral-move"),
+    path("referrals/<uuid:referral_id>/consents/", consents.consent_list, name="consent-list-page"),
+    path(
+        "referrals/<uuid:referral_id>/consents/new/", consents.consent_new, name="consent-new-page"
+    ),
+    path(
+        "consents/<uuid:consent_id>/withdraw/",
+        consents.consent_withdraw,
+        name="consent-withdraw-page",
+    ),
     path(
         "referrals/<uuid:referral_id>/reports/<slug:kind>/new/",
         actions.report_new,

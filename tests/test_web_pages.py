@@ -173,3 +173,19 @@ def test_the_stylesheet_carries_no_gov_uk_branding():
     # Every image it refers to is committed beside it.
     for url in re.findall(r"url\(([^)]*)\)", css):
         assert (STATIC / "dist" / url.strip("\"'")).is_file(), url
+
+
+def test_every_url_name_is_given_once():
+    """A page and an API endpoint of one name would send the page's links to the API."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    def names(patterns, namespace=""):
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+                yield from names(entry.url_patterns, inner)
+            elif isinstance(entry, URLPattern) and entry.name:
+                yield namespace + entry.name
+
+    given = list(names(get_resolver().url_patterns))
+    assert sorted(n for n in set(given) if given.count(n) > 1) == []

@@ -135,3 +135,29 @@ def test_the_provider_reports_an_urgent_risk_change_and_the_officer_sees_the_ban
     first_row.get_by_role("link").click()
     expect(page.locator("#urgent")).to_contain_text("now high")
     check_page("referral-officer-urgent")
+
+
+def test_a_withdrawn_consent_leaves_the_providers_page_on_its_next_load(
+    page, browser, live_server, check_page, passwords
+):
+    provider = browser.new_context().new_page()
+    sign_in(provider, live_server, "turning-point.worker", passwords["turning-point.worker"])
+    provider.get_by_role("row", name=re.compile("Example")).get_by_role("link").first.click()
+    expect(provider.locator("#subject-contact")).to_contain_text("1 Demo Street")
+
+    sign_in(page, live_server, "probation.officer", passwords["probation.officer"])
+    page.get_by_role("row", name=re.compile("Example")).get_by_role("link").first.click()
+    page.get_by_role("link", name="Consents").click()
+    check_page("consents")
+    card = page.locator(".govuk-summary-card", has_text="The man's contact details")
+    card.get_by_role("link", name=re.compile("^Withdraw")).click()
+    expect(page.locator("#effect")).to_contain_text("very next request")
+    check_page("consent-withdraw")
+    page.get_by_label("Why is it withdrawn?").fill("He asked us to stop sharing it.")
+    page.get_by_role("button", name="Withdraw the consent").click()
+    expect(page.locator(".govuk-notification-banner--success")).to_contain_text("withdrawn")
+
+    provider.reload()
+    expect(provider.locator("#subject-contact")).to_have_count(0)
+    expect(provider.locator("#withheld")).to_contain_text("The man's contact details")
+    provider.context.close()

@@ -127,7 +127,13 @@ AGREEMENTS = [
         TURNING_POINT,
         None,
         ["programme_delivery"],
-        [("subject.identity", "public_task"), ("offence", "public_task"), ("risk", "public_task")],
+        [
+            ("subject.identity", "public_task"),
+            ("offence", "public_task"),
+            ("risk", "public_task"),
+            # Only while the man consents (see his consent below).
+            ("subject.contact", "consent"),
+        ],
     ),
     (
         "Police to programme provider: programme delivery",
@@ -389,6 +395,24 @@ class Command(BaseCommand):
                 ],
                 "valid_from": timezone.localdate().isoformat(),
                 "evidence": {"method": "signed_form", "reference": "NPS-0001/C1"},
+            },
+        )
+        # He lets the programme reach him directly (withdrawn, the provider stops seeing it).
+        self.consent(
+            actor=probation,
+            referral=first,
+            data={
+                "data_subject": "subject",
+                "provisions": [
+                    {
+                        "type": "permit",
+                        "categories": ["subject.contact"],
+                        "recipient_kinds": ["programme_provider"],
+                        "purposes": ["programme_delivery"],
+                    }
+                ],
+                "valid_from": timezone.localdate().isoformat(),
+                "evidence": {"method": "signed_form", "reference": "NPS-0001/C2"},
             },
         )
         self.refer(
