@@ -37,9 +37,7 @@ def test_consents_do_not_exist_for_the_provider(people, demo_referral):
     assert "/consents/" not in worker.get(f"/referrals/{demo_referral.id}/").content.decode()
 
 
-def test_a_withdrawal_is_explained_then_counts_from_the_providers_next_page(
-    people, demo_referral
-):
+def test_a_withdrawal_is_explained_then_counts_from_the_providers_next_page(people, demo_referral):
     officer, worker = people[OFFICER], people[PROVIDER_WORKER]
     consent = his_contact_consent(demo_referral)
     assert "1 Demo Street" in worker.get(f"/referrals/{demo_referral.id}/").content.decode()
@@ -89,9 +87,7 @@ def test_the_officer_records_a_consent(people, demo_referral):
     assert Consent.objects.filter(referral=demo_referral).count() == before + 1
 
 
-def test_a_consent_without_categories_is_an_error_summary_and_writes_nothing(
-    people, demo_referral
-):
+def test_a_consent_without_categories_is_an_error_summary_and_writes_nothing(people, demo_referral):
     before = Consent.objects.count()
 
     response = people[OFFICER].post(
