@@ -11,7 +11,8 @@ class AgenciesConfig(AppConfig):
         from agencies.models import Agency, Client, StaffMembership
 
         auditlog.register(Agency)
-        auditlog.register(StaffMembership)
+        # Where a person last looked at the change feed is no change to their membership.
+        auditlog.register(StaffMembership, exclude_fields=["changes_seen"])
         # Never the secret (the default mask would keep half of it visible).
         auditlog.register(Client, exclude_fields=["client_secret"])
 

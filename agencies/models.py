@@ -66,6 +66,9 @@ class StaffMembership(models.Model):
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="membership")
     agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="staff")
     role = models.CharField(max_length=32, choices=StaffRole.choices)
+    # The last position of the agency's change feed this person has seen on the web pages
+    # (*What's changed*); the header counts the events after it.
+    changes_seen = models.BigIntegerField(default=0)
 
     def __str__(self) -> str:
         return f"{self.user} at {self.agency.name} ({self.role})"

@@ -18,7 +18,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_safe
 
-from agencies.models import REFERRER_KINDS, Agency
+from agencies.models import REFERRER_KINDS, Agency, StaffMembership
 from hub import actions
 from hub.context import RequestContext
 from hub.pagination import PageRequest
@@ -284,3 +284,59 @@ def urgent_risk_changes(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The urgent risk changes among the reports the reader may see, newest first."""
     urgent = [r for r in reports if r.get("kind") == "risk_change" and r.get("urgent")]
     return sorted(urgent, key=lambda r: r["written_at"], reverse=True)
+
+
+# --- What's changed: the agency's change feed as a page ------------------------------------
+
+CHANGES_PAGE_SIZE = 100
+EVENT_LABELS = {
+    "created": _("New referral"),
+    "transition": _("Moved on"),
+    "report": _("New report"),
+    "urgent_risk_change": _("Urgent risk change"),
+    "partner_contact_task": _("Partner contact task"),
+    "amendment": _("Amended"),
+    "emergency_release": _("Emergency release"),
+}
+
+
+@require_safe
+@staff_page
+def changes(request: HttpRequest, context: RequestContext) -> HttpResponse:
+    """The changes to the agency's referrals since the person last looked, urgent risk changes
+    first, then newest first; looking marks them seen (the header's count goes down). Ids and
+    kinds only, as the feed holds them: open a referral to see what changed, minimised."""
+    membership = membership_of(request.user)
+    seen = membership.changes_seen if membership else 0
+    served = use_cases.event_feed(
+        context, after=seen, size=CHANGES_PAGE_SIZE, link=lambda position: ""
+    )
+    events = served.body["results"]
+    if events:
+        last = events[-1]["position"]
+        StaffMembership.objects.filter(pk=membership.pk, changes_seen__lt=last).update(
+            changes_seen=last
+        )
+        # The header of this very page counts from here too.
+        membership.changes_seen = max(membership.changes_seen, last)
+    rows = sorted(
+        (
+            {
+                **event,
+                "label": EVENT_LABELS.get(event["type"], event["type"]),
+                "urgent": event["type"] == "urgent_risk_change",
+                "reference": event["referral"][:8],
+                "at": parse_datetime(event["at"]),
+            }
+            for event in events
+        ),
+        key=lambda row: (not row["urgent"], -row["position"]),
+    )
+    return render(
+        request,
+        "hub/changes.html",
+        {
+            "rows": rows,
+            "more": len(events) == CHANGES_PAGE_SIZE,
+        },
+    )

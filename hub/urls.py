@@ -37,6 +37,7 @@ urlpatterns = [
     path("home/", pages.home, name="home"),
     path("accessibility/", pages.accessibility_statement, name="accessibility"),
     path("referrals/", pages.referral_list, name="referral-list-page"),
+    path("changes/", pages.changes, name="changes"),
     path("referrals/new/", refer.refer, name="refer"),
     path("referrals/new/check/", refer.refer_check, name="refer-check"),
     path("referrals/<uuid:referral_id>/", pages.referral_page, name="referral-page"),

@@ -27,6 +27,7 @@ from audit.services import AccessDetails
 from hub.context import Channel, Origin, RequestContext
 from hub.exceptions import DomainError
 from hub.problems import DOMAIN_PROBLEMS
+from referrals.models import Event
 
 PURPOSE_SESSION_KEY = "hub_purpose"
 
@@ -117,3 +118,15 @@ def staff_page(page: Page) -> Page:
             )
 
     return wrapped
+
+
+def changes_waiting(request: HttpRequest) -> dict[str, Any]:
+    """A template context processor: how many changes to the agency's referrals the person has
+    not seen on *What's changed* (event ids and types only: no personal data, so no record)."""
+    membership = membership_of(getattr(request, "user", None))
+    if membership is None:
+        return {}
+    waiting = Event.objects.filter(
+        recipient_id=membership.agency_id, position__gt=membership.changes_seen
+    ).count()
+    return {"changes_waiting": waiting}

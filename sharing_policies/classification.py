@@ -92,6 +92,7 @@ FIELD_CATEGORIES: dict[str, Classification] = {
     "agencies.StaffMembership.user": NONE,
     "agencies.StaffMembership.agency": NONE,
     "agencies.StaffMembership.role": NONE,
+    "agencies.StaffMembership.changes_seen": NONE,
     # An OAuth client is an agency's system: its name, secret and settings describe software.
     "agencies.Client.id": NONE,
     "agencies.Client.client_id": NONE,

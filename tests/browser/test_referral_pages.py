@@ -135,6 +135,11 @@ def test_the_provider_reports_an_urgent_risk_change_and_the_officer_sees_the_ban
     first_row.get_by_role("link").click()
     expect(page.locator("#urgent")).to_contain_text("now high")
     check_page("referral-officer-urgent")
+    expect(page.locator("#changes-count")).to_be_visible()
+    page.locator("#changes-link").click()
+    expect(page.locator("#changes tbody tr").first).to_contain_text("Urgent risk change")
+    expect(page.locator("#changes-count")).to_have_count(0)
+    check_page("changes")
 
 
 def test_a_withdrawn_consent_leaves_the_providers_page_on_its_next_load(
