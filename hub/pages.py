@@ -77,6 +77,9 @@ class ReferralFilterForm(forms.Form):
     )
 
 
+# The partner-contact task opens when the man is accepted (referrals.services).
+TASK_STATUSES = ("accepted", "in_programme", "completed", "terminated")
+
 # An agency the naming rule names only by its kind (sharing_policies.naming).
 KIND_LABELS = {"victim_service": _("A victim service")}
 
@@ -269,6 +272,8 @@ def referral_page(request: HttpRequest, context: RequestContext, referral_id: UU
             ],
             "urgent": urgent_risk_changes(reports),
             "moves": bool(actions.moves_for(context, referral)),
+            "partner_task": referral.get("partner_service") == str(context.actor.agency.id)
+            and referral["status"] in TASK_STATUSES,
             "consents": str(context.actor.agency.id)
             in (referral["referrer"], referral.get("partner_service")),
             "report_kinds": [

@@ -7,7 +7,7 @@ from oauth2_provider import views as oauth_views
 
 from agencies.oauth_views import IntrospectTokenView
 from agencies.token_views import TokenView
-from hub import actions, consents, docs, health, pages, refer
+from hub import actions, consents, docs, health, pages, partner_contact, refer
 
 # Only the OAuth2 endpoints the hub needs: no application management, device flow or
 # dynamic registration.
@@ -43,6 +43,11 @@ urlpatterns = [
     path("referrals/<uuid:referral_id>/", pages.referral_page, name="referral-page"),
     path("referrals/<uuid:referral_id>/sent/", refer.refer_sent, name="refer-sent"),
     path("referrals/<uuid:referral_id>/move/", actions.referral_move, name="referral-move"),
+    path(
+        "referrals/<uuid:referral_id>/partner-contact/",
+        partner_contact.partner_contact,
+        name="partner-contact-page",
+    ),
     path("referrals/<uuid:referral_id>/consents/", consents.consent_list, name="consent-list-page"),
     path(
         "referrals/<uuid:referral_id>/consents/new/", consents.consent_new, name="consent-new-page"

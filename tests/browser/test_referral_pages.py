@@ -6,17 +6,23 @@ JavaScript, a title of its own, no sideways scroll at 320 px)."""
 
 import json
 import re
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.test import override_settings
+from django.utils import timezone
 from playwright.sync_api import expect
 
+from referrals.models import Referral
 from tests.browser.test_sign_in_page import sign_in
 from tests.test_partner_safety_sweep import PARTNER_DETAILS
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+# The provider's moves, as its worker reads them, from a new referral to an accepted one.
+ACCEPT_STEPS = ("Acknowledge the referral", "Start the assessment", "Accept him onto the programme")
 
 
 @pytest.fixture
@@ -103,12 +109,7 @@ def test_the_provider_reports_an_urgent_risk_change_and_the_officer_sees_the_ban
 ):
     sign_in(page, live_server, "turning-point.worker", passwords["turning-point.worker"])
     page.get_by_role("row", name=re.compile("Example")).get_by_role("link").first.click()
-    for step in (
-        "Acknowledge the referral",
-        "Start the assessment",
-        "Accept him onto the programme",
-        "He has started the programme",
-    ):
+    for step in (*ACCEPT_STEPS, "He has started the programme"):
         page.get_by_role("button", name="Move the referral").click()
         if step == "Acknowledge the referral":
             check_page("move")
@@ -166,3 +167,32 @@ def test_a_withdrawn_consent_leaves_the_providers_page_on_its_next_load(
     expect(provider.locator("#subject-contact")).to_have_count(0)
     expect(provider.locator("#withheld")).to_contain_text("The man's contact details")
     provider.context.close()
+
+
+def test_the_partner_service_records_a_contact_attempt(page, live_server, check_page, passwords):
+    sign_in(page, live_server, "turning-point.worker", passwords["turning-point.worker"])
+    page.get_by_role("row", name=re.compile("Example")).get_by_role("link").first.click()
+    for step in (
+        "Acknowledge the referral",
+        "Start the assessment",
+        "Accept him onto the programme",
+    ):
+        page.get_by_role("button", name="Move the referral").click()
+        page.get_by_label(step).check()
+        page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Sign out").click()
+    Referral.objects.filter(subject_identity__family_name="Example").update(
+        created_at=timezone.now() - timedelta(hours=2)
+    )
+
+    sign_in(page, live_server, "womens-aid.worker", passwords["womens-aid.worker"])
+    page.get_by_role("row").nth(1).get_by_role("link").first.click()
+    page.get_by_role("button", name="Partner contact task").click()
+    check_page("partner-contact")
+    moment = (timezone.localtime() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    page.get_by_label("When was the attempt?").fill(moment)
+    page.get_by_label("No answer").check()
+    page.get_by_role("button", name="Record the attempt").click()
+
+    expect(page.locator("#attempts")).to_contain_text("No answer")
+    check_page("partner-contact-recorded")
