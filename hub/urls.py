@@ -7,7 +7,16 @@ from oauth2_provider import views as oauth_views
 
 from agencies.oauth_views import IntrospectTokenView
 from agencies.token_views import TokenView
-from hub import actions, consents, docs, health, pages, partner_contact, refer
+from hub import (
+    actions,
+    consents,
+    docs,
+    health,
+    pages,
+    partner_contact,
+    refer,
+    transparency,
+)
 
 # Only the OAuth2 endpoints the hub needs: no application management, device flow or
 # dynamic registration.
@@ -48,6 +57,8 @@ urlpatterns = [
         partner_contact.partner_contact,
         name="partner-contact-page",
     ),
+    path("referrals/<uuid:referral_id>/why/", transparency.why, name="why-page"),
+    path("referrals/<uuid:referral_id>/accesses/", transparency.accesses, name="accesses-page"),
     path("referrals/<uuid:referral_id>/consents/", consents.consent_list, name="consent-list-page"),
     path(
         "referrals/<uuid:referral_id>/consents/new/", consents.consent_new, name="consent-new-page"

@@ -44,6 +44,13 @@ def test_an_officer_finds_the_demo_referral_and_reads_it(page, live_server, chec
     expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^Referral "))
     expect(page.locator("#subject")).to_contain_text("Example")
     check_page("referral-officer")
+    page.get_by_role("link", name="Why can we see this?").click()
+    expect(page.locator("#why")).to_contain_text("The man's identity")
+    check_page("why")
+    page.get_by_role("link", name="Back to the referral").click()
+    page.get_by_role("link", name="Who accessed it").click()
+    expect(page.locator("#accesses")).to_contain_text("Northshire Probation Service")
+    check_page("accesses")
 
 
 def test_the_provider_sees_the_referral_without_her_details_and_with_the_reasons(
