@@ -25,6 +25,7 @@ from hub.pagination import PageRequest
 from hub.web import PURPOSE_SESSION_KEY, membership_of, purposes_of, staff_page
 from referrals import use_cases
 from referrals.models import Programme, Status
+from referrals.states import OPEN_STATUSES
 
 
 class GovukBoundField(BoundField):
@@ -272,6 +273,8 @@ def referral_page(request: HttpRequest, context: RequestContext, referral_id: UU
             ],
             "urgent": urgent_risk_changes(reports),
             "moves": bool(actions.moves_for(context, referral)),
+            "may_amend": referral["referrer"] == str(context.actor.agency.id)
+            and referral["status"] in OPEN_STATUSES,
             "partner_task": referral.get("partner_service") == str(context.actor.agency.id)
             and referral["status"] in TASK_STATUSES,
             "consents": str(context.actor.agency.id)

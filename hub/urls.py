@@ -9,6 +9,7 @@ from agencies.oauth_views import IntrospectTokenView
 from agencies.token_views import TokenView
 from hub import (
     actions,
+    amend,
     consents,
     docs,
     health,
@@ -52,6 +53,7 @@ urlpatterns = [
     path("referrals/<uuid:referral_id>/", pages.referral_page, name="referral-page"),
     path("referrals/<uuid:referral_id>/sent/", refer.refer_sent, name="refer-sent"),
     path("referrals/<uuid:referral_id>/move/", actions.referral_move, name="referral-move"),
+    path("referrals/<uuid:referral_id>/amend/", amend.referral_amend, name="referral-amend"),
     path(
         "referrals/<uuid:referral_id>/partner-contact/",
         partner_contact.partner_contact,

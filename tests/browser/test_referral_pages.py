@@ -51,6 +51,13 @@ def test_an_officer_finds_the_demo_referral_and_reads_it(page, live_server, chec
     page.get_by_role("link", name="Who accessed it").click()
     expect(page.locator("#accesses")).to_contain_text("Northshire Probation Service")
     check_page("accesses")
+    page.get_by_role("link", name="Back to the referral").click()
+    page.get_by_role("button", name="Amend").click()
+    page.get_by_label("His phone").fill("01632 960555")
+    page.get_by_label("Why are you making this change?").fill("He has a new phone.")
+    check_page("amend")
+    page.get_by_role("button", name="Save the changes").click()
+    expect(page.locator("#subject-contact")).to_contain_text("01632 960555")
 
 
 def test_the_provider_sees_the_referral_without_her_details_and_with_the_reasons(
