@@ -2,7 +2,9 @@
 page and the accessibility statement. Layout in hub/templates/hub/base.html; styles and scripts
 built by `make assets` (WEB-NOTES.md)."""
 
+import re
 from collections.abc import Iterable
+from datetime import datetime, time
 from typing import Any
 from uuid import UUID
 
@@ -11,9 +13,11 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Count
 from django.forms.boundfield import BoundField
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_safe
@@ -23,7 +27,7 @@ from hub import actions
 from hub.context import RequestContext
 from hub.pagination import PageRequest
 from hub.web import PURPOSE_SESSION_KEY, membership_of, purposes_of, staff_page
-from referrals import use_cases
+from referrals import selectors, use_cases
 from referrals.models import Programme, Status
 from referrals.states import OPEN_STATUSES
 
@@ -67,15 +71,88 @@ class SignInForm(AuthenticationForm):
         password.widget.attrs.update({"class": "govuk-input", "autocomplete": "current-password"})
 
 
-class ReferralFilterForm(forms.Form):
-    """The referral list's filters (the API's `status`; more to come with issue 14)."""
+# The list's tabs: which statuses each holds (referrals.states).
+TABS = {
+    "open": (_("Open"), tuple(OPEN_STATUSES)),
+    "completed": (_("Completed"), (Status.COMPLETED,)),
+    "ended": (_("Ended"), (Status.DECLINED, Status.TERMINATED, Status.WITHDRAWN)),
+    "all": (_("All"), tuple(Status)),
+}
+REFERENCE = re.compile(r"^[0-9a-fA-F]{1,32}$")
 
+
+def date_input() -> forms.DateInput:
+    return forms.DateInput(attrs={"type": "date", "class": "govuk-input govuk-input--width-10"})
+
+
+class ReferralFilterForm(forms.Form):
+    """The referral list's filters: the API's (status, programme, dates) and the pages' own
+    (tab, reference, sort). Each only narrows what the agency is party to."""
+
+    use_required_attribute = False
+
+    tab = forms.ChoiceField(
+        required=False, choices=[(t, t) for t in TABS], widget=forms.HiddenInput
+    )
+    reference = forms.CharField(
+        label=_("Reference"),
+        required=False,
+        max_length=36,
+        help_text=_("The first characters of the referral's reference."),
+        widget=forms.TextInput(attrs={"class": "govuk-input govuk-input--width-10"}),
+    )
     status = forms.ChoiceField(
         label=_("Status"),
         required=False,
         choices=[("", _("Any status")), *Status.choices],
         widget=forms.Select(attrs={"class": "govuk-select"}),
     )
+    programme = forms.ChoiceField(
+        label=_("Programme"), required=False, widget=forms.Select(attrs={"class": "govuk-select"})
+    )
+    created_after = forms.DateField(label=_("Referred from"), required=False, widget=date_input())
+    created_before = forms.DateField(
+        label=_("Referred before"), required=False, widget=date_input()
+    )
+    sort = forms.ChoiceField(
+        label=_("Sort"),
+        required=False,
+        choices=[("newest", _("Newest first")), ("oldest", _("Oldest first"))],
+        widget=forms.Select(attrs={"class": "govuk-select"}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        programmes = Programme.objects.order_by("name").values_list("id", "name")
+        self.fields["programme"].choices = [
+            ("", _("Any programme")),
+            *((str(i), name) for i, name in programmes),
+        ]
+
+    def clean_reference(self) -> str:
+        reference = self.cleaned_data["reference"].strip().replace("-", "")
+        if reference and not REFERENCE.match(reference):
+            raise forms.ValidationError(_("Enter a reference of letters a to f and digits"))
+        return reference
+
+    def filters(self) -> dict[str, Any]:
+        """The use case's filters (referrals.selectors.referral_filters)."""
+        data = self.cleaned_data
+        filters: dict[str, Any] = {}
+        if data.get("status"):  # a status chosen outright, whichever tab is open
+            filters["status"] = data["status"]
+        else:
+            filters["statuses"] = TABS[data.get("tab") or "open"][1]
+        if data.get("programme"):
+            filters["programme"] = UUID(data["programme"])
+        for name in ("created_after", "created_before"):
+            if data.get(name):
+                filters[name] = datetime.combine(
+                    data[name], time.min, tzinfo=timezone.get_current_timezone()
+                )
+        if data.get("reference"):
+            filters["reference"] = data["reference"]
+        return filters
 
 
 # The partner-contact task opens when the man is accepted (referrals.services).
@@ -152,18 +229,19 @@ def is_uuid_text(value: Any) -> bool:
 @require_http_methods(["GET", "HEAD", "POST"])
 @staff_page
 def referral_list(request: HttpRequest, context: RequestContext) -> HttpResponse:
-    """My agency's referrals, newest first, filtered by status; paged by cursor."""
+    """My agency's referrals in tabs (open, completed, ended, all) with counts, filtered,
+    searched by reference and sorted; urgent risk changes tagged and first on each page; paged
+    by cursor, every link keeping the filters and the sort."""
     if request.method == "POST":
         return choose_purpose(request, context)
-    form = ReferralFilterForm(request.GET or None)
-    filters = form.cleaned_data if form.is_valid() else {}
-    if form.is_bound and not form.is_valid():
+    form = ReferralFilterForm(request.GET)
+    tab = request.GET.get("tab") if request.GET.get("tab") in TABS else "open"
+    common = {"context": context, "tab": tab, "tabs": tab_links(request, context, tab)}
+    if not form.is_valid():
+        # The list again with its error summary; nothing is read.
         return render(
-            request,
-            "hub/referrals.html",
-            {"form": form, "results": [], "context": context, **purpose_choice(context)},
+            request, "hub/referrals.html", {"form": form, **common, **purpose_choice(context)}
         )
-    filters = {k: v for k, v in filters.items() if v}
     query = request.GET.copy()
 
     def link(cursor: str) -> str:
@@ -171,7 +249,9 @@ def referral_list(request: HttpRequest, context: RequestContext) -> HttpResponse
         return f"{request.path}?{query.urlencode()}"
 
     page = PageRequest(cursor=request.GET.get("cursor") or None, size=WEB_PAGE_SIZE, link=link)
-    served = use_cases.referral_list(context, filters, page)
+    served = use_cases.referral_list(
+        context, form.filters(), page, oldest_first=form.cleaned_data.get("sort") == "oldest"
+    )
     results = served.body["results"]
     programmes = dict(
         Programme.objects.filter(id__in={r["programme"] for r in results}).values_list("id", "name")
@@ -188,7 +268,7 @@ def referral_list(request: HttpRequest, context: RequestContext) -> HttpResponse
         }
         for r in results
     ]
-    # Urgent risk changes first, newest first within each (the sort is stable).
+    # Urgent risk changes first, in the chosen order within each (the sort is stable).
     rows.sort(key=lambda row: not row["urgent"])
     return render(
         request,
@@ -197,10 +277,36 @@ def referral_list(request: HttpRequest, context: RequestContext) -> HttpResponse
             "form": form,
             "rows": rows,
             "next": served.body["next"],
-            "context": context,
+            **common,
             **purpose_choice(context),
         },
     )
+
+
+def tab_links(request: HttpRequest, context: RequestContext, current: str) -> list[dict[str, Any]]:
+    """Each tab with its count of the agency's referrals and a link keeping the other filters.
+    A count of referrals the agency is party to tells it nothing its list does not."""
+    counts = dict(
+        selectors.referrals_visible_to(agency_id=context.actor.agency.id)
+        .order_by()
+        .values_list("status")
+        .annotate(Count("id"))
+    )
+    tabs = []
+    for name, (label, statuses) in TABS.items():
+        query = request.GET.copy()
+        query.pop("cursor", None)
+        query["tab"] = name
+        tabs.append(
+            {
+                "name": name,
+                "label": label,
+                "count": sum(counts.get(s, 0) for s in statuses),
+                "href": f"{request.path}?{query.urlencode()}",
+                "current": name == current,
+            }
+        )
+    return tabs
 
 
 def purpose_choice(context: RequestContext) -> dict[str, Any]:
@@ -219,12 +325,18 @@ def choose_purpose(request: HttpRequest, context: RequestContext) -> HttpRespons
     membership = membership_of(request.user)
     chosen = request.POST.get("purpose", "")
     if membership is None or chosen not in purposes_of(membership):
-        form = ReferralFilterForm()
-        choice = purpose_choice(context)
         return render(
             request,
             "hub/referrals.html",
-            {"form": form, "rows": [], "context": context, "purpose_error": True, **choice},
+            {
+                "form": ReferralFilterForm(),
+                "rows": [],
+                "context": context,
+                "purpose_error": True,
+                "tab": "open",
+                "tabs": tab_links(request, context, "open"),
+                **purpose_choice(context),
+            },
         )
     request.session[PURPOSE_SESSION_KEY] = chosen
     return redirect("referral-list-page")

@@ -112,7 +112,8 @@ def visible_page(
     `next` is given only when a further visible item exists. A page left short by skipped
     items, or a cursor at a skipped item's position, would tell the reader that something it
     may not see is there, and when (DESIGN.md: no count, id or filter tells more than the view).
-    Newest first over (timestamp, id); the cursor is opaque (`cursor`, a bad one is a 400).
+    Over (timestamp, id), newest first unless `ordering` ascends; the cursor is opaque
+    (`cursor`, a bad one is a 400).
     """
     size = request.size
     time_field, id_field = (name.lstrip("-") for name in ordering)
@@ -120,8 +121,10 @@ def visible_page(
     items = queryset.order_by(*ordering)
     if position is not None:
         at, last_id = position
+        after = "lt" if ordering[0].startswith("-") else "gt"
         items = items.filter(
-            Q(**{f"{time_field}__lt": at}) | Q(**{time_field: at, f"{id_field}__lt": last_id})
+            Q(**{f"{time_field}__{after}": at})
+            | Q(**{time_field: at, f"{id_field}__{after}": last_id})
         )
     kept: list[Kept] = []
     batch, offset = max(size + 1, 50), 0

@@ -59,6 +59,8 @@ def referrals_visible_to(*, agency_id: UUID) -> QuerySet[Referral]:
 # not one: it depends on what the caller may see (changed_since, updated_at_seen).
 FILTER_LOOKUPS = {
     "status": "status",
+    # The web pages' tabs (several statuses at once).
+    "statuses": "status__in",
     "programme": "programme_id",
     "created_after": "created_at__gte",
     "created_before": "created_at__lt",
@@ -74,7 +76,18 @@ def referral_filters(params: dict[str, Any]) -> Q:
     )
     if params.get("updated_since") is not None:
         condition &= changed_since(params["updated_since"])
+    if params.get("reference"):
+        condition &= with_reference(params["reference"])
     return condition
+
+
+def with_reference(reference: str) -> Q:
+    """Referrals whose id begins with `reference` (the first 8 hex digits the pages show as a
+    referral's reference): a range of ids, so that both databases use the primary key."""
+    digits = reference.strip().lower()
+    low = UUID(digits.ljust(32, "0"))
+    high = UUID(digits.ljust(32, "f"))
+    return Q(id__gte=low, id__lte=high)
 
 
 def changed_since(moment: datetime) -> Q:

@@ -50,6 +50,7 @@ PARTNER_CONTACT_ANSWER = frozenset(
 PARTNER_CONTACT_WITHHELD = ("partner.identity", "partner.contact", "partner.disclosures")
 
 REFERRAL_CURSOR_ORDERING = ("-created_at", "-id")
+OLDEST_FIRST = ("created_at", "id")
 
 
 def inputs_for(context: RequestContext, referral_ids: list[UUID]) -> DecisionInputs:
@@ -140,10 +141,17 @@ def programme_change(
 # --- Referrals -------------------------------------------------------------------------------
 
 
-def referral_list(context: RequestContext, filters: dict[str, Any], page: PageRequest) -> Served:
-    """A page of the referrals the caller's agency is party to, newest first, each minimised.
-    With `updated_since`, only those whose view changed since (a change to what the reader may
-    not see moves nothing); skipped referrals leave no trace in the page or its cursor."""
+def referral_list(
+    context: RequestContext,
+    filters: dict[str, Any],
+    page: PageRequest,
+    *,
+    oldest_first: bool = False,
+) -> Served:
+    """A page of the referrals the caller's agency is party to, newest first (or oldest), each
+    minimised. With `updated_since`, only those whose view changed since (a change to what the
+    reader may not see moves nothing); skipped referrals leave no trace in the page or its
+    cursor. `filters`: `referrals.selectors.FILTER_LOOKUPS`, `updated_since`, `reference`."""
     since = filters.get("updated_since")
     referrals = selectors.referrals_visible_to(agency_id=context.actor.agency.id).filter(
         selectors.referral_filters(filters)
@@ -163,9 +171,8 @@ def referral_list(context: RequestContext, filters: dict[str, Any], page: PageRe
                 if since is None or selectors.updated_at_seen(referral, decision) >= since
             ]
 
-        kept, next_link = visible_page(
-            referrals, page, keep=decided, ordering=REFERRAL_CURSOR_ORDERING
-        )
+        ordering = OLDEST_FIRST if oldest_first else REFERRAL_CURSOR_ORDERING
+        kept, next_link = visible_page(referrals, page, keep=decided, ordering=ordering)
         # Only what is returned is disclosed, and recorded.
         results = [minimised(referral, decision, details) for referral, decision in kept]
         return served(context, details, {"results": results, "next": next_link}, etag=False)

@@ -16,6 +16,7 @@ from tests.test_partner_safety_sweep import PARTNER_DETAILS
 from tests.web.conftest import OFFICER, PARTNER_SERVICE_NAME, PROVIDER_WORKER
 
 pytestmark = pytest.mark.django_db
+OFFICER_AGENCY = "Northshire Probation Service"
 
 
 def web_records():
@@ -150,3 +151,38 @@ def test_every_demo_person_reaches_their_agencys_referrals(people):
 
         assert response.status_code == 200, username
         assert "Referrals" in response.content.decode()
+
+
+def test_the_tabs_count_the_agencys_referrals_and_keep_the_filters(people, demo_referral):
+    officer = people[OFFICER]
+    html = officer.get("/referrals/?sort=oldest").content.decode()
+
+    open_count = int(re.search(r'id="tab-open"[^>]*>[^<]*<span[^>]*>\((\d+)\)', html).group(1))
+    all_count = int(re.search(r'id="tab-all"[^>]*>[^<]*<span[^>]*>\((\d+)\)', html).group(1))
+    assert open_count == all_count == Referral.objects.filter(referrer__name=OFFICER_AGENCY).count()
+    assert 'href="/referrals/?sort=oldest&amp;tab=ended"' in html
+
+    ended = officer.get("/referrals/?tab=ended").content.decode()
+    assert "Example" not in ended and "Your agency is party to no referral" in ended
+
+
+def test_a_referral_is_found_by_its_reference(people, demo_referral):
+    officer = people[OFFICER]
+
+    found = officer.get(f"/referrals/?reference={str(demo_referral.id)[:8]}").content.decode()
+    missed = officer.get("/referrals/?reference=ffffffff0").content.decode()
+    bad = officer.get("/referrals/?reference=not-hex").content.decode()
+
+    assert "Example" in found
+    assert "Example" not in missed
+    assert "There is a problem" in bad and "Enter a reference" in bad
+
+
+def test_the_oldest_first_sort_pages_forward_through_every_referral(people):
+    officer = people[OFFICER]
+    mine = Referral.objects.filter(referrer__name=OFFICER_AGENCY).order_by("created_at", "id")
+
+    html = officer.get("/referrals/?sort=oldest&tab=all").content.decode()
+
+    shown = re.findall(r'href="/referrals/([0-9a-f-]{36})/"', html)
+    assert shown == [str(r.id) for r in mine][: len(shown)] and shown
