@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -460,3 +461,16 @@ def changes(request: HttpRequest, context: RequestContext) -> HttpResponse:
             "more": len(events) == CHANGES_PAGE_SIZE,
         },
     )
+
+
+@require_http_methods(["POST"])
+@login_required
+def session_extend(request: HttpRequest) -> HttpResponse:
+    """Stay signed in: the request itself renews the session (SESSION_SAVE_EVERY_REQUEST).
+    204 for the warning's script; without script, back to the page the person was on."""
+    if request.headers.get("X-Requested-With") == "fetch":
+        return HttpResponse(status=204)
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = "/"
+    return redirect(back)

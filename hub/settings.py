@@ -93,6 +93,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "hub.web.changes_waiting",
+                "hub.web.idle_timeout",
             ],
         },
     },
@@ -188,6 +189,13 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+# People are signed out after WEB_IDLE_MINUTES without a request (a sliding expiry: every
+# request saves the session); the pages warn WEB_IDLE_WARNING_SECONDS before and let the person
+# stay signed in (hub/static/hub/timeout.js, hub.pages.session_extend).
+SESSION_COOKIE_AGE = int(os.environ.get("WEB_IDLE_MINUTES", "20")) * 60
+SESSION_SAVE_EVERY_REQUEST = True
+WEB_IDLE_WARNING_SECONDS = int(os.environ.get("WEB_IDLE_WARNING_SECONDS", "120"))
 SECURE_HSTS_SECONDS = 0 if DEBUG else 31_536_000
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True

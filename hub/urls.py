@@ -48,6 +48,7 @@ urlpatterns = [
     path("accessibility/", pages.accessibility_statement, name="accessibility"),
     path("referrals/", pages.referral_list, name="referral-list-page"),
     path("changes/", pages.changes, name="changes"),
+    path("session/extend/", pages.session_extend, name="session-extend"),
     path("referrals/new/", refer.refer, name="refer"),
     path("referrals/new/check/", refer.refer_check, name="refer-check"),
     path("referrals/<uuid:referral_id>/", pages.referral_page, name="referral-page"),

@@ -13,6 +13,7 @@ from functools import wraps
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist
 from django.http import Http404, HttpRequest, HttpResponse
@@ -130,3 +131,14 @@ def changes_waiting(request: HttpRequest) -> dict[str, Any]:
         recipient_id=membership.agency_id, position__gt=membership.changes_seen
     ).count()
     return {"changes_waiting": waiting}
+
+
+def idle_timeout(request: HttpRequest) -> dict[str, Any]:
+    """A template context processor: when a signed-in person's session ends without a request,
+    and how long before it the pages warn (seconds; settings.SESSION_COOKIE_AGE)."""
+    if not getattr(getattr(request, "user", None), "is_authenticated", False):
+        return {}
+    return {
+        "idle_timeout_seconds": settings.SESSION_COOKIE_AGE,
+        "idle_warning_seconds": min(settings.WEB_IDLE_WARNING_SECONDS, settings.SESSION_COOKIE_AGE),
+    }

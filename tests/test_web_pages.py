@@ -189,3 +189,28 @@ def test_every_url_name_is_given_once():
 
     given = list(names(get_resolver().url_patterns))
     assert sorted(n for n in set(given) if given.count(n) > 1) == []
+
+
+@pytest.mark.django_db
+def test_staying_signed_in_without_script_goes_back_to_the_page_and_never_elsewhere(
+    client, officer
+):
+    client.force_login(officer)
+
+    back = client.post("/session/extend/", {"next": "/referrals/?tab=all"})
+    away = client.post("/session/extend/", {"next": "https://elsewhere.example/"})
+    scripted = client.post("/session/extend/", headers={"X-Requested-With": "fetch"})
+
+    assert back.status_code == 302 and back.headers["Location"] == "/referrals/?tab=all"
+    assert away.headers["Location"] == "/"
+    assert scripted.status_code == 204
+
+
+@pytest.mark.django_db
+def test_a_session_lasts_the_idle_time_and_every_request_renews_it(client, officer, settings):
+    client.force_login(officer)
+
+    client.get("/home/")
+
+    assert client.session.get_expiry_age() == settings.SESSION_COOKIE_AGE
+    assert settings.SESSION_SAVE_EVERY_REQUEST

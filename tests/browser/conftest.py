@@ -174,3 +174,19 @@ def check_page(page: Any) -> Iterator[PageChecks]:
     checks = PageChecks(page)
     yield checks
     assert checks.console_errors == [], "console errors after the last check"
+
+
+PASSWORD = "a-long-password-for-the-browser"
+
+
+@pytest.fixture
+def officer(transactional_db: None) -> Any:
+    """Jo Bloggs, a practitioner of a probation service, with PASSWORD."""
+    from agencies.models import Agency, AgencyKind, StaffMembership, StaffRole, User
+
+    agency = Agency.objects.create(name="Northshire Probation", kind=AgencyKind.PROBATION)
+    user = User.objects.create_user(
+        username="jo.bloggs", password=PASSWORD, first_name="Jo", last_name="Bloggs"
+    )
+    StaffMembership.objects.create(user=user, agency=agency, role=StaffRole.PRACTITIONER)
+    return user

@@ -8,21 +8,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from agencies.models import Agency, AgencyKind, StaffMembership, StaffRole, User
-
-PASSWORD = "a-long-password-for-the-browser"
+from tests.browser.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def officer(transactional_db):
-    agency = Agency.objects.create(name="Northshire Probation", kind=AgencyKind.PROBATION)
-    user = User.objects.create_user(
-        username="jo.bloggs", password=PASSWORD, first_name="Jo", last_name="Bloggs"
-    )
-    StaffMembership.objects.create(user=user, agency=agency, role=StaffRole.PRACTITIONER)
-    return user
 
 
 def sign_in(page, live_server, username, password):
