@@ -36,4 +36,4 @@ def test_no_template_shows_text_outside_a_translation(template):
 
 def test_the_check_finds_untranslated_text():
     assert untranslated("<p>{% translate 'Fine' %}</p><p>Not fine</p>") == ["Not fine"]
-    assert untranslated("<p>{{ name }} – {{ other }}</p>") == []
+    assert untranslated("<p>{{ name }} \u2013 {{ other }}</p>") == []
