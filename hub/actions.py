@@ -114,31 +114,44 @@ def referral_move(request: HttpRequest, context: RequestContext, referral_id: UU
     if not moves:
         raise Http404
     form = MoveForm(moves, request.POST if request.method == "POST" else None)
+    context_data = {"form": form, "referral": view, "reference": view["id"][:8]}
     if request.method == "POST" and form.is_valid():
-        body = {k: v for k, v in form.cleaned_data.items() if v}
-        api = TransitionRequestSerializer(data=body)
+        data = {k: v for k, v in form.cleaned_data.items() if v}
+        move = next(m for m in moves if m.target == data["to"])
+        if move.needs_reason:
+            # The lifecycle table's rule, told before the check page rather than after it.
+            if not data.get("reason_code"):
+                form.add_error("reason_code", _("Choose a reason"))
+            if not data.get("reason"):
+                form.add_error("reason", _("Explain the reason"))
+        if form.errors or request.POST.get("change"):
+            return render(request, "hub/referral_move.html", context_data)
+        if move.needs_reason and request.POST.get("confirm") != "yes":
+            # Declining, ending and withdrawing cannot be undone: check the answers first.
+            return render(
+                request,
+                "hub/referral_move_check.html",
+                {**context_data, "data": data, "label": MOVE_LABELS[data["to"]]},
+            )
+        api = TransitionRequestSerializer(data=data)
         if not api.is_valid():
             add_api_errors(form, api.errors, "to")
         else:
-            data = api.validated_data
+            checked = api.validated_data
             try:
                 use_cases.referral_transition(
                     context,
                     referral_id,
-                    to=data["to"],
-                    reason_code=data.get("reason_code", ""),
-                    reason=data.get("reason", ""),
+                    to=checked["to"],
+                    reason_code=checked.get("reason_code", ""),
+                    reason=checked.get("reason", ""),
                 )
             except DomainError as refusal:
                 add_refusal(form, refusal, "to")
             else:
-                messages.success(request, _("The referral is now %s.") % data["to"])
+                messages.success(request, _("The referral is now %s.") % checked["to"])
                 return redirect("referral-page", referral_id=referral_id)
-    return render(
-        request,
-        "hub/referral_move.html",
-        {"form": form, "referral": view, "reference": view["id"][:8]},
-    )
+    return render(request, "hub/referral_move.html", context_data)
 
 
 class ReportForm(forms.Form):

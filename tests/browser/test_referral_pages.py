@@ -211,3 +211,20 @@ def test_the_partner_service_records_a_contact_attempt(page, live_server, check_
 
     expect(page.locator("#attempts")).to_contain_text("No answer")
     check_page("partner-contact-recorded")
+
+
+def test_the_officer_withdraws_a_referral_after_checking(page, live_server, check_page, passwords):
+    sign_in(page, live_server, "probation.officer", passwords["probation.officer"])
+    page.get_by_role("row", name=re.compile("Example")).get_by_role("link").first.click()
+    page.get_by_role("button", name="Move the referral").click()
+    page.get_by_label("Withdraw the referral").check()
+    page.get_by_label("Reason", exact=True).select_option("moved_area")
+    page.get_by_label("Explain the reason").fill("He has moved to another area.")
+    page.get_by_role("button", name="Save").click()
+
+    expect(page.locator("#answers")).to_contain_text("He has moved to another area.")
+    check_page("withdraw-check")
+    page.get_by_role("button", name="Confirm").click()
+
+    expect(page.locator(".govuk-notification-banner--success")).to_contain_text("withdrawn")
+    expect(page.locator("#status")).to_have_text("withdrawn")

@@ -98,23 +98,23 @@ def test_a_report_is_checked_by_the_apis_rules(people, demo_referral):
     assert not Report.objects.filter(referral=demo_referral).exists()
 
 
-def test_the_officer_withdraws_with_a_reason_and_only_with_one(people, demo_referral):
+def test_the_officer_withdraws_with_a_reason_checks_it_and_is_told(people, demo_referral):
     officer = people[OFFICER]
+    reason = {"reason_code": "moved_area", "reason": "He has moved to another area."}
 
     without = move(officer, demo_referral, "withdrawn")
-    assert without.status_code == 200 and "There is a problem" in without.content.decode()
+    check = move(officer, demo_referral, "withdrawn", **reason)
     demo_referral.refresh_from_db()
-    assert demo_referral.status == Status.SUBMITTED
+    assert "Choose a reason" in without.content.decode()
+    assert "Check your answers" in check.content.decode()
+    assert "He has moved to another area." in check.content.decode()
+    assert demo_referral.status == Status.SUBMITTED  # nothing happens before the check
 
-    withdrawn = move(
-        officer,
-        demo_referral,
-        "withdrawn",
-        reason_code="moved_area",
-        reason="He has moved to another area.",
-    )
+    withdrawn = move(officer, demo_referral, "withdrawn", confirm="yes", **reason)
     assert withdrawn.status_code == 302
     assert Referral.objects.get(id=demo_referral.id).status == Status.WITHDRAWN
+    after = officer.get(withdrawn.headers["Location"]).content.decode()
+    assert "The referral is now withdrawn." in after
 
 
 def test_a_non_party_cannot_reach_the_move_page(people, demo_referral):
