@@ -50,7 +50,23 @@ BODY_PATHS: dict[str, tuple[str, ...]] = {
     "partner_safe_contact": ("partner", "contact", "safe_contact"),
     "partner_service": ("partner_service",),
 }
-FIELD_OF_PATH = {".".join(path): name for name, path in BODY_PATHS.items()}
+FIELD_OF_PATH = {
+    **{".".join(path): name for name, path in BODY_PATHS.items()},
+    "observers": "observers",
+    "children.0.name": "child_1_name",
+    "children.0.date_of_birth": "child_1_date_of_birth",
+    "children.1.name": "child_2_name",
+    "children.1.date_of_birth": "child_2_date_of_birth",
+}
+CHILD_SLOTS = (1, 2)
+# Who may follow a referral (a victim service is only ever its partner service).
+OBSERVER_KINDS = (
+    AgencyKind.COURT,
+    AgencyKind.PROBATION,
+    AgencyKind.POLICE,
+    AgencyKind.CHILDREN_SERVICES,
+    AgencyKind.MARAC,
+)
 
 
 def govuk(widget: forms.Widget, css: str) -> forms.Widget:
@@ -128,6 +144,32 @@ class ReferralForm(forms.Form):
         required=False,
         widget=govuk(forms.Select(), "govuk-select"),
     )
+    observers = forms.MultipleChoiceField(
+        label=_("Agencies that follow the referral (observers)"),
+        help_text=_("They see what their agreements allow. A victim service is never one."),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    child_1_name = forms.CharField(
+        label=_("First child's name"),
+        required=False,
+        widget=govuk(forms.TextInput(), "govuk-input"),
+    )
+    child_1_date_of_birth = forms.DateField(
+        label=_("First child's date of birth"),
+        required=False,
+        widget=govuk(forms.DateInput(attrs={"type": "date"}), "govuk-input govuk-input--width-10"),
+    )
+    child_2_name = forms.CharField(
+        label=_("Second child's name"),
+        required=False,
+        widget=govuk(forms.TextInput(), "govuk-input"),
+    )
+    child_2_date_of_birth = forms.DateField(
+        label=_("Second child's date of birth"),
+        required=False,
+        widget=govuk(forms.DateInput(attrs={"type": "date"}), "govuk-input govuk-input--width-10"),
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -146,6 +188,8 @@ class ReferralForm(forms.Form):
             ("", _("None")),
             *((str(a.id), a.name) for a in services_.order_by("name")),
         ]
+        observers = Agency.objects.filter(active=True, kind__in=OBSERVER_KINDS).order_by("name")
+        self.fields["observers"].choices = [(str(a.id), a.name) for a in observers]
 
     def body(self) -> dict[str, Any]:
         """The API's body from the answers given (blank answers are left out)."""
@@ -158,7 +202,21 @@ class ReferralForm(forms.Form):
             for key in path[:-1]:
                 parent = parent.setdefault(key, {})
             parent[path[-1]] = value.isoformat() if isinstance(value, date) else value
+        if self.cleaned_data.get("observers"):
+            body["observers"] = list(self.cleaned_data["observers"])
+        children = [self.child(n) for n in CHILD_SLOTS]
+        if any(children):
+            body["children"] = [child for child in children if child]
         return body
+
+    def child(self, slot: int) -> dict[str, Any]:
+        """One child's answers as the API takes them ({} when none was given)."""
+        child: dict[str, Any] = {}
+        if name := self.cleaned_data.get(f"child_{slot}_name"):
+            child["name"] = name
+        if born := self.cleaned_data.get(f"child_{slot}_date_of_birth"):
+            child["date_of_birth"] = born.isoformat()
+        return child
 
     def add_api_errors(self, detail: Any) -> None:
         """The API's validation errors, each on the field it is about (else the form's)."""
@@ -167,6 +225,8 @@ class ReferralForm(forms.Form):
             name = FIELD_OF_PATH.get(path) or next(
                 (n for p, n in FIELD_OF_PATH.items() if path.startswith(p + ".")), None
             )
+            if name is None and path.startswith("observers."):
+                name = "observers"
             if name is None and path.startswith("risk"):
                 name = "risk_level"
             self.add_error(name, error["message"])
@@ -205,7 +265,7 @@ def refer(request: HttpRequest, context: RequestContext) -> HttpResponse:
         services.referral_parties(
             programme_id=data["programme"],
             partner_service_id=data.get("partner_service"),
-            observer_ids=[],
+            observer_ids=list(data.get("observers", [])),
         )
     except DomainError as refused:
         form.add_error(FIELD_OF_PATH.get(refused.field or ""), refused.detail)
@@ -264,6 +324,20 @@ def answers_page(form: ReferralForm, key: str) -> dict[str, Any]:
             if name not in ("programme", "partner_service")
         ),
         (form.fields["partner_service"].label, service or _("None")),
+        (
+            form.fields["observers"].label,
+            ", ".join(
+                label
+                for value, label in form.fields["observers"].choices
+                if value in form.cleaned_data.get("observers", [])
+            )
+            or _("None"),
+        ),
+        *(
+            (form.fields[name].label, form.cleaned_data.get(name) or _("Not given"))
+            for n in CHILD_SLOTS
+            for name in (f"child_{n}_name", f"child_{n}_date_of_birth")
+        ),
     ]
     return {"rows": rows, "draft": key}
 

@@ -98,7 +98,7 @@ def test_an_officer_refers_a_man_and_is_refused_a_couples_programme(
     page.get_by_label("Relationship Counselling for Couples").check()
     page.get_by_label("Given name").fill("Dan")
     page.get_by_label("Family name").fill("Browser")
-    page.get_by_label("Date of birth").fill("1980-06-01")
+    page.get_by_label("Date of birth", exact=True).fill("1980-06-01")
     page.get_by_role("button", name="Continue").click()
 
     summary = page.locator(".govuk-error-summary")

@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from agencies.models import Agency
 from audit.models import AccessRecord
 from referrals.models import Modality, Programme, Referral
 from tests.web.conftest import OFFICER, PROVIDER_WORKER
@@ -107,3 +108,36 @@ def test_the_apis_validation_puts_each_error_on_its_field(people, field, value, 
 def test_a_programme_provider_cannot_refer(people):
     assert people[PROVIDER_WORKER].get("/referrals/new/").status_code == 404
     assert "Make a referral" not in people[PROVIDER_WORKER].get("/referrals/").content.decode()
+
+
+def test_children_and_observers_reach_the_referral(people):
+    officer = people[OFFICER]
+    police = Agency.objects.get(name="Northshire Police")
+    draft = draft_of(
+        officer.post(
+            "/referrals/new/",
+            answers(
+                child_1_name="Amy",
+                child_1_date_of_birth="2020-02-02",
+                observers=[str(police.id)],
+            ),
+        )
+    )
+    check = officer.get(f"/referrals/new/check/?draft={draft}").content.decode()
+    assert "Amy" in check and "Northshire Police" in check
+
+    officer.post("/referrals/new/check/", {"draft": draft})
+
+    referral = Referral.objects.get(subject_identity__family_name="Webform")
+    assert [c["name"] for c in referral.children] == ["Amy"]
+    assert list(referral.observers.all()) == [police]
+
+
+def test_a_child_too_old_to_be_one_is_an_error_on_its_field(people):
+    response = people[OFFICER].post(
+        "/referrals/new/", answers(child_1_name="Old", child_1_date_of_birth="1990-01-01")
+    )
+
+    html = response.content.decode()
+    assert 'href="#id_child_1_date_of_birth"' in html
+    assert not Referral.objects.filter(subject_identity__family_name="Webform").exists()
