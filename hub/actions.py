@@ -23,6 +23,7 @@ from hub.context import RequestContext
 from hub.exceptions import DomainError
 from hub.problems import flatten_errors
 from hub.web import staff_page
+from hub.widgets import date_input, select, textarea
 from referrals import use_cases
 from referrals.serializers import REPORT_SERIALIZERS, TransitionRequestSerializer
 from referrals.states import REASON_CODES, REPORT_KINDS, RISK_LEVELS, RISK_TOOLS, moves_from
@@ -79,13 +80,13 @@ class MoveForm(forms.Form):
         label=_("Reason"),
         required=False,
         choices=[("", _("Choose a reason")), *((c, c.replace("_", " ")) for c in REASON_CODES)],
-        widget=forms.Select(attrs={"class": "govuk-select"}),
+        widget=select(),
     )
     reason = forms.CharField(
         label=_("Explain the reason"),
         help_text=_("Never what the partner said."),
         required=False,
-        widget=forms.Textarea(attrs={"class": "govuk-textarea", "rows": 3}),
+        widget=textarea(3),
     )
 
     def __init__(self, moves: list[Any], *args: Any, **kwargs: Any) -> None:
@@ -163,14 +164,12 @@ class ReportForm(forms.Form):
         label=_("Is he suitable for the programme?"),
         required=False,
         choices=[("", _("Choose")), ("true", _("Yes")), ("false", _("No"))],
-        widget=forms.Select(attrs={"class": "govuk-select"}),
+        widget=select(),
     )
     session_date = forms.DateField(
         label=_("Date of the session"),
         required=False,
-        widget=forms.DateInput(
-            attrs={"type": "date", "class": "govuk-input govuk-input--width-10"}
-        ),
+        widget=date_input(),
     )
     attendance = forms.ChoiceField(
         label=_("Attendance"),
@@ -181,19 +180,19 @@ class ReportForm(forms.Form):
             ("absent_excused", _("Absent, excused")),
             ("absent_unexcused", _("Absent, not excused")),
         ],
-        widget=forms.Select(attrs={"class": "govuk-select"}),
+        widget=select(),
     )
     tool = forms.ChoiceField(
         label=_("Risk assessment tool"),
         required=False,
         choices=[("", _("The one already held")), *((t, t) for t in RISK_TOOLS)],
-        widget=forms.Select(attrs={"class": "govuk-select"}),
+        widget=select(),
     )
     level = forms.ChoiceField(
         label=_("Risk level now"),
         required=False,
         choices=[("", _("Choose")), *((level, level) for level in RISK_LEVELS)],
-        widget=forms.Select(attrs={"class": "govuk-select"}),
+        widget=select(),
     )
     urgent = forms.BooleanField(
         label=_("Urgent: tell the referrer and the partner's support service at once"),
@@ -204,13 +203,13 @@ class ReportForm(forms.Form):
         label=_("Did he complete the programme?"),
         required=False,
         choices=[("", _("Choose")), ("true", _("Yes")), ("false", _("No"))],
-        widget=forms.Select(attrs={"class": "govuk-select"}),
+        widget=select(),
     )
     summary = forms.CharField(
         label=_("Summary"),
         help_text=_("Never what the partner said."),
         required=False,
-        widget=forms.Textarea(attrs={"class": "govuk-textarea", "rows": 4}),
+        widget=textarea(4),
     )
 
     FIELDS_OF = {

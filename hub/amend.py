@@ -20,6 +20,7 @@ from hub.conditional import PreconditionFailed, etag_of
 from hub.context import RequestContext
 from hub.exceptions import DomainError
 from hub.web import staff_page
+from hub.widgets import select, text_input, textarea
 from referrals import use_cases
 from referrals.serializers import ReferralAmendSerializer
 from referrals.states import OPEN_STATUSES, RISK_LEVELS, RISK_TOOLS
@@ -40,11 +41,7 @@ PATHS: dict[str, tuple[str, ...]] = {
 
 
 def text(label: str, *, area: bool = False) -> forms.CharField:
-    widget = (
-        forms.Textarea(attrs={"class": "govuk-textarea", "rows": 3})
-        if area
-        else forms.TextInput(attrs={"class": "govuk-input"})
-    )
+    widget = textarea(3) if area else text_input()
     return forms.CharField(label=label, required=False, widget=widget)
 
 
@@ -58,13 +55,13 @@ class AmendForm(forms.Form):
         label=_("Risk assessment tool"),
         required=False,
         choices=[("", _("None")), *((t, t) for t in RISK_TOOLS)],
-        widget=forms.Select(attrs={"class": "govuk-select"}),
+        widget=select(),
     )
     risk_level = forms.ChoiceField(
         label=_("Risk level"),
         required=False,
         choices=[("", _("Not assessed")), *((level, level) for level in RISK_LEVELS)],
-        widget=forms.Select(attrs={"class": "govuk-select"}),
+        widget=select(),
     )
     risk_summary = text(_("Risk summary"), area=True)
     partner_address = text(_("Partner's address"), area=True)
@@ -73,7 +70,7 @@ class AmendForm(forms.Form):
     amendment_reason = forms.CharField(
         label=_("Why are you making this change?"),
         help_text=_("Seen by the agencies that may see every part you changed."),
-        widget=forms.Textarea(attrs={"class": "govuk-textarea", "rows": 3}),
+        widget=textarea(3),
         error_messages={"required": _("Enter why you are making this change")},
     )
     etag = forms.CharField(widget=forms.HiddenInput)

@@ -24,6 +24,7 @@ from hub.exceptions import DomainError
 from hub.pages import CATEGORY_LABELS
 from hub.pagination import PageRequest
 from hub.web import staff_page
+from hub.widgets import date_input, text_input, textarea
 from referrals import use_cases as referrals
 from sharing_policies.vocabulary import PARTNER_CATEGORIES, SUBJECT_CATEGORIES, Purpose
 
@@ -112,26 +113,22 @@ class ConsentForm(forms.Form):
     valid_from = forms.DateField(
         label=_("From"),
         initial=timezone.localdate,
-        widget=forms.DateInput(
-            attrs={"type": "date", "class": "govuk-input govuk-input--width-10"}
-        ),
+        widget=date_input(),
     )
     valid_to = forms.DateField(
         label=_("Until (optional)"),
         required=False,
-        widget=forms.DateInput(
-            attrs={"type": "date", "class": "govuk-input govuk-input--width-10"}
-        ),
+        widget=date_input(),
     )
     evidence_method = forms.CharField(
         label=_("How was it given?"),
         help_text=_("For example, signed_form or verbal_recorded."),
-        widget=forms.TextInput(attrs={"class": "govuk-input govuk-input--width-20"}),
+        widget=text_input("20"),
     )
     evidence_reference = forms.CharField(
         label=_("Reference of the record (optional)"),
         required=False,
-        widget=forms.TextInput(attrs={"class": "govuk-input govuk-input--width-20"}),
+        widget=text_input("20"),
     )
 
     def body(self, referral_id: UUID) -> dict[str, Any]:
@@ -196,7 +193,7 @@ class WithdrawForm(forms.Form):
     reason = forms.CharField(
         label=_("Why is it withdrawn?"),
         help_text=_("Never what the partner said."),
-        widget=forms.Textarea(attrs={"class": "govuk-textarea", "rows": 3}),
+        widget=textarea(3),
         error_messages={"required": _("Enter why the consent is withdrawn")},
     )
 

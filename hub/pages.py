@@ -28,6 +28,7 @@ from hub import actions
 from hub.context import RequestContext
 from hub.pagination import PageRequest
 from hub.web import PURPOSE_SESSION_KEY, membership_of, purposes_of, staff_page
+from hub.widgets import date_input, select, text_input
 from referrals import selectors, use_cases
 from referrals.models import Programme, Status
 from referrals.states import OPEN_STATUSES
@@ -82,10 +83,6 @@ TABS = {
 REFERENCE = re.compile(r"^[0-9a-fA-F]{1,32}$")
 
 
-def date_input() -> forms.DateInput:
-    return forms.DateInput(attrs={"type": "date", "class": "govuk-input govuk-input--width-10"})
-
-
 class ReferralFilterForm(forms.Form):
     """The referral list's filters: the API's (status, programme, dates) and the pages' own
     (tab, reference, sort). Each only narrows what the agency is party to."""
@@ -100,17 +97,15 @@ class ReferralFilterForm(forms.Form):
         required=False,
         max_length=36,
         help_text=_("The first characters of the referral's reference."),
-        widget=forms.TextInput(attrs={"class": "govuk-input govuk-input--width-10"}),
+        widget=text_input("10"),
     )
     status = forms.ChoiceField(
         label=_("Status"),
         required=False,
         choices=[("", _("Any status")), *Status.choices],
-        widget=forms.Select(attrs={"class": "govuk-select"}),
+        widget=select(),
     )
-    programme = forms.ChoiceField(
-        label=_("Programme"), required=False, widget=forms.Select(attrs={"class": "govuk-select"})
-    )
+    programme = forms.ChoiceField(label=_("Programme"), required=False, widget=select())
     created_after = forms.DateField(label=_("Referred from"), required=False, widget=date_input())
     created_before = forms.DateField(
         label=_("Referred before"), required=False, widget=date_input()
@@ -119,7 +114,7 @@ class ReferralFilterForm(forms.Form):
         label=_("Sort"),
         required=False,
         choices=[("newest", _("Newest first")), ("oldest", _("Oldest first"))],
-        widget=forms.Select(attrs={"class": "govuk-select"}),
+        widget=select(),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -17,6 +17,7 @@ from hub.actions import add_api_errors, add_refusal
 from hub.context import RequestContext
 from hub.exceptions import DomainError
 from hub.web import staff_page
+from hub.widgets import datetime_input, textarea
 from referrals import use_cases
 from referrals.serializers import CONTACT_OUTCOMES, ContactAttemptSerializer
 
@@ -33,9 +34,7 @@ class AttemptForm(forms.Form):
 
     attempted_at = forms.DateTimeField(
         label=_("When was the attempt?"),
-        widget=forms.DateTimeInput(
-            attrs={"type": "datetime-local", "class": "govuk-input govuk-input--width-20"}
-        ),
+        widget=datetime_input(),
         error_messages={
             "required": _("Enter when the attempt was made"),
             "invalid": _("Enter a real date and time"),
@@ -51,7 +50,7 @@ class AttemptForm(forms.Form):
         label=_("Notes (optional)"),
         help_text=_("Seen only by agencies that may see what she discloses."),
         required=False,
-        widget=forms.Textarea(attrs={"class": "govuk-textarea", "rows": 3}),
+        widget=textarea(3),
     )
 
 

@@ -26,6 +26,7 @@ from hub.context import RequestContext
 from hub.exceptions import DomainError
 from hub.problems import flatten_errors
 from hub.web import staff_page
+from hub.widgets import date_input, select, text_input, textarea
 from referrals import services, use_cases
 from referrals.models import Programme
 from referrals.serializers import ReferralCreateSerializer
@@ -69,26 +70,17 @@ OBSERVER_KINDS = (
 )
 
 
-def govuk(widget: forms.Widget, css: str) -> forms.Widget:
-    widget.attrs.setdefault("class", css)
-    return widget
-
-
 class ReferralForm(forms.Form):
     """The answers of a referral; what each must hold is the API's rule, checked after."""
 
     use_required_attribute = False
 
     programme = forms.ChoiceField(label=_("Programme"), widget=forms.RadioSelect)
-    given_name = forms.CharField(
-        label=_("Given name"), widget=govuk(forms.TextInput(), "govuk-input")
-    )
-    family_name = forms.CharField(
-        label=_("Family name"), widget=govuk(forms.TextInput(), "govuk-input")
-    )
+    given_name = forms.CharField(label=_("Given name"), widget=text_input())
+    family_name = forms.CharField(label=_("Family name"), widget=text_input())
     date_of_birth = forms.DateField(
         label=_("Date of birth"),
-        widget=govuk(forms.DateInput(attrs={"type": "date"}), "govuk-input govuk-input--width-10"),
+        widget=date_input(),
         error_messages={"invalid": _("Enter a real date of birth")},
     )
     mandate = forms.ChoiceField(
@@ -99,7 +91,7 @@ class ReferralForm(forms.Form):
             ("court_mandated", _("Yes, a court ordered it")),
             ("voluntary", _("No, he joins voluntarily")),
         ],
-        widget=govuk(forms.Select(), "govuk-select"),
+        widget=select(),
     )
     offence_summary = forms.CharField(
         label=_("The offence or incident"),
@@ -107,42 +99,40 @@ class ReferralForm(forms.Form):
             "Never what the partner said: that goes only to the service that supports her."
         ),
         required=False,
-        widget=govuk(forms.Textarea(attrs={"rows": 4}), "govuk-textarea"),
+        widget=textarea(4),
     )
     risk_tool = forms.ChoiceField(
         label=_("Risk assessment tool"),
         required=False,
         choices=[("", _("None")), *((t, t) for t in RISK_TOOLS)],
-        widget=govuk(forms.Select(), "govuk-select"),
+        widget=select(),
     )
     risk_level = forms.ChoiceField(
         label=_("Risk level"),
         required=False,
         choices=[("", _("Not assessed")), *((level, level) for level in RISK_LEVELS)],
-        widget=govuk(forms.Select(), "govuk-select"),
+        widget=select(),
     )
-    partner_name = forms.CharField(
-        label=_("Partner's name"), required=False, widget=govuk(forms.TextInput(), "govuk-input")
-    )
+    partner_name = forms.CharField(label=_("Partner's name"), required=False, widget=text_input())
     partner_address = forms.CharField(
         label=_("Partner's address"),
         required=False,
-        widget=govuk(forms.Textarea(attrs={"rows": 3}), "govuk-textarea"),
+        widget=textarea(3),
     )
     partner_phone = forms.CharField(
         label=_("Partner's phone"),
         required=False,
-        widget=govuk(forms.TextInput(attrs={"type": "tel"}), "govuk-input govuk-input--width-20"),
+        widget=text_input("20", type="tel"),
     )
     partner_safe_contact = forms.CharField(
         label=_("How and when she may be contacted safely"),
         required=False,
-        widget=govuk(forms.TextInput(), "govuk-input"),
+        widget=text_input(),
     )
     partner_service = forms.ChoiceField(
         label=_("Victim service supporting the partner"),
         required=False,
-        widget=govuk(forms.Select(), "govuk-select"),
+        widget=select(),
     )
     observers = forms.MultipleChoiceField(
         label=_("Agencies that follow the referral (observers)"),
@@ -153,22 +143,22 @@ class ReferralForm(forms.Form):
     child_1_name = forms.CharField(
         label=_("First child's name"),
         required=False,
-        widget=govuk(forms.TextInput(), "govuk-input"),
+        widget=text_input(),
     )
     child_1_date_of_birth = forms.DateField(
         label=_("First child's date of birth"),
         required=False,
-        widget=govuk(forms.DateInput(attrs={"type": "date"}), "govuk-input govuk-input--width-10"),
+        widget=date_input(),
     )
     child_2_name = forms.CharField(
         label=_("Second child's name"),
         required=False,
-        widget=govuk(forms.TextInput(), "govuk-input"),
+        widget=text_input(),
     )
     child_2_date_of_birth = forms.DateField(
         label=_("Second child's date of birth"),
         required=False,
-        widget=govuk(forms.DateInput(attrs={"type": "date"}), "govuk-input govuk-input--width-10"),
+        widget=date_input(),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
