@@ -4,17 +4,19 @@ import base64
 import datetime
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from django.conf import settings
 from django.core.cache import caches
 from django.db import connection
 from openapi_schema_validator import OAS31Validator
 from rest_framework.test import APIClient
+from whitenoise.middleware import WhiteNoiseMiddleware
 
 from agencies.models import Agency, AgencyKind
 from agencies.registration import SCOPE_CEILINGS
@@ -22,7 +24,7 @@ from agencies.services import client_create
 from sharing_policies.vocabulary import Purpose
 from tests import factories
 
-pytest_plugins = ["tests.audit_protection"]
+pytest_plugins = ["tests.audit_protection", "tests.hypothesis_profile"]
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "openapi" / "schema.yaml"
 ALL_SCOPES = [
     "referrals:read",
@@ -109,6 +111,49 @@ def request_token(client_id: str, secret: str, **form: str) -> Any:
         format="multipart",
         HTTP_AUTHORIZATION=basic_auth(client_id, secret),
     )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def static_files_found_once_per_settings() -> Iterator[None]:
+    """WhiteNoise serves the static files through the finders (WHITENOISE_USE_FINDERS,
+    hub/settings.py) and walks and stats every one of them each time its middleware is built;
+    Django's test client builds the middleware anew for each client, so that this walk was a
+    third of an API test's time. Here the files it found are kept, per settings that shape
+    them, and handed to every later instance: what a server does, building its middleware once
+    per process. The first instance under given settings still walks them as in production."""
+    walk = WhiteNoiseMiddleware.add_files_from_finders
+    found: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+    def add_files_from_finders(middleware: WhiteNoiseMiddleware) -> None:
+        key = (
+            middleware.static_prefix,
+            middleware.max_age,
+            middleware.allow_all_origins,
+            middleware.charset,
+            *(
+                repr(getattr(settings, name, None))
+                for name in (
+                    "INSTALLED_APPS",
+                    "STATICFILES_DIRS",
+                    "STATICFILES_FINDERS",
+                    "WHITENOISE_ADD_HEADERS_FUNCTION",
+                    "WHITENOISE_IMMUTABLE_FILE_TEST",
+                    "WHITENOISE_INDEX_FILE",
+                    "WHITENOISE_MIMETYPES",
+                )
+            ),
+        )
+        if key not in found:
+            before = dict(middleware.files)
+            walk(middleware)
+            found[key] = {
+                url: file for url, file in middleware.files.items() if before.get(url) is not file
+            }
+        middleware.files.update(found[key])
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(WhiteNoiseMiddleware, "add_files_from_finders", add_files_from_finders)
+        yield
 
 
 @pytest.fixture(autouse=True)

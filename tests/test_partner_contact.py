@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from agencies.models import AgencyKind
 from referrals.models import Event, PartnerContactTask
-from tests.conftest import referral_body
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -25,24 +25,18 @@ def accepted(api_client_for, world):
         ),
         "observer": api_client_for(world[AgencyKind.COURT], purpose="court_compliance"),
     }
-    referral_id = (
-        clients["referrer"]
-        .post(
-            "/api/v1/referrals/",
-            referral_body(
-                world["programme"].id,
-                partner_service=str(world[AgencyKind.VICTIM_SERVICE].id),
-                observers=[str(world[AgencyKind.COURT].id)],
-            ),
-            format="json",
-        )
-        .json()["id"]
+    referral = factories.AcceptedReferralFactory(
+        referrer=world[AgencyKind.PROBATION],
+        programme=world["programme"],
+        extra={
+            "partner_service": world[AgencyKind.VICTIM_SERVICE],
+            "observers": [world[AgencyKind.COURT]],
+        },
+        subject_identifiers=None,
+        client=clients["referrer"],
+        provider_client=clients["provider"],
     )
-    for to in ("acknowledged", "assessment", "accepted"):
-        moved = clients["provider"].post(
-            f"/api/v1/referrals/{referral_id}/transitions/", {"to": to}, format="json"
-        )
-        assert moved.status_code == 200
+    referral_id = str(referral.id)
     return {"world": world, "id": referral_id, **clients}
 
 

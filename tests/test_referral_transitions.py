@@ -6,6 +6,7 @@ from agencies.models import AgencyKind
 from audit.models import AccessRecord
 from referrals.models import Event, Referral, Status, Transition
 from referrals.states import MOVES, OPEN_STATUSES, REASON_CODES
+from tests import factories
 from tests.conftest import referral_body
 
 pytestmark = pytest.mark.django_db
@@ -36,17 +37,20 @@ REASONED = {"declined", "terminated", "withdrawn"}
 
 @pytest.fixture
 def parties(api_client_for, world):
+    """A client for each role, and a submitted referral naming them all (made by the referral
+    service as the referrer's client: tests/factories.py)."""
     clients = {role: api_client_for(world[kind]) for role, kind in ROLE_KINDS.items()}
-    created = clients["referrer"].post(
-        "/api/v1/referrals/",
-        referral_body(
-            world["programme"].id,
-            partner_service=str(world[AgencyKind.VICTIM_SERVICE].id),
-            observers=[str(world[AgencyKind.COURT].id)],
-        ),
-        format="json",
+    referral = factories.SubmittedReferralFactory(
+        referrer=world[AgencyKind.PROBATION],
+        programme=world["programme"],
+        extra={
+            "partner_service": world[AgencyKind.VICTIM_SERVICE],
+            "observers": [world[AgencyKind.COURT]],
+        },
+        subject_identifiers=None,
+        client=clients["referrer"],
     )
-    return clients, created.json()["id"]
+    return clients, str(referral.id)
 
 
 def move(client, referral_id, to, **extra):

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from agencies.models import AgencyKind
 from hub.serializers import timestamp
 from referrals.models import Amendment, Event, Referral, Transition
-from tests.conftest import referral_body
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -52,37 +52,32 @@ def clients(api_client_for, world):
 
 def refer(clients: dict[str, Any], world: dict[str, Any]) -> str:
     """A referral with every category filled, the partner service and two observers; each of
-    another man (a second open referral of one man to one programme is a 409)."""
-    body = referral_body(
-        world["programme"].id,
-        partner_service=str(world[AgencyKind.VICTIM_SERVICE].id),
-        observers=[str(world[AgencyKind.COURT].id), str(world[AgencyKind.POLICE].id)],
+    another man (a second open referral of one man to one programme is a 409). Made by the
+    referral service as the referrer's client (tests/factories.py): set-up, not under test."""
+    referral = factories.SubmittedReferralFactory(
+        referrer=world[AgencyKind.PROBATION],
+        programme=world["programme"],
+        extra={
+            "partner_service": world[AgencyKind.VICTIM_SERVICE],
+            "observers": [world[AgencyKind.COURT], world[AgencyKind.POLICE]],
+        },
+        subject_identifiers=[{"system": "test.pnc", "value": str(uuid4())}],
+        client=clients["referrer"],
     )
-    body["subject"]["identity"]["identifiers"] = [{"system": "test.pnc", "value": str(uuid4())}]
-    created = clients["referrer"].post("/api/v1/referrals/", body, format="json")
-    assert created.status_code == 201, created.content
-    return created.json()["id"]
+    return str(referral.id)
 
 
 def share(clients: dict[str, Any], *, by: str, to: str, categories: set[str]) -> None:
-    """An active agreement from `by` (the categories' supplier) to `to`, for its purpose."""
-    purpose = READERS[to][1]
-    response = clients[by].post(
-        "/api/v1/sharing-agreements/",
-        {
-            "name": f"{by} to {to}",
-            "provider": str(clients[by].agency.id),
-            "recipient": str(clients[to].agency.id),
-            "recipient_kind": None,
-            "purposes": [purpose],
-            "grants": [{"category": c, "lawful_basis": "public_task"} for c in sorted(categories)],
-            "valid_from": str(TODAY - datetime.timedelta(days=30)),
-            "valid_to": str(TODAY + datetime.timedelta(days=365)),
-            "status": "active",
-        },
-        format="json",
+    """An active agreement from `by` (the categories' supplier) to `to`, for its purpose,
+    published by the agreement service as `by`'s client (tests/factories.py)."""
+    factories.AgreementFactory(
+        provider=clients[by].agency,
+        recipient=clients[to].agency,
+        grants=sorted(categories),
+        purposes=[READERS[to][1]],
+        changes={"name": f"{by} to {to}"},
+        client=clients[by],
     )
-    assert response.status_code == 201, response.content
 
 
 @dataclass(frozen=True)
