@@ -43,6 +43,9 @@ BODY_PATHS: dict[str, tuple[str, ...]] = {
     "date_of_birth": ("subject", "identity", "date_of_birth"),
     "mandate": ("offence", "mandate"),
     "offence_summary": ("offence", "summary"),
+    "court": ("offence", "court_order", "court"),
+    "court_order_reference": ("offence", "court_order", "reference"),
+    "court_order_made_on": ("offence", "court_order", "made_on"),
     "risk_tool": ("risk", "tool"),
     "risk_level": ("risk", "level"),
     "partner_name": ("partner", "identity", "name"),
@@ -100,6 +103,15 @@ class ReferralForm(forms.Form):
         ),
         required=False,
         widget=textarea(4),
+    )
+    court = forms.CharField(
+        label=_("Court that made the order"), required=False, widget=text_input()
+    )
+    court_order_reference = forms.CharField(
+        label=_("Order's reference"), required=False, widget=text_input("20")
+    )
+    court_order_made_on = forms.DateField(
+        label=_("Date the order was made"), required=False, widget=date_input()
     )
     risk_tool = forms.ChoiceField(
         label=_("Risk assessment tool"),

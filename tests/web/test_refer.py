@@ -25,6 +25,8 @@ def answers(**extra):
         "date_of_birth": "1980-06-01",
         "mandate": "court_mandated",
         "offence_summary": "Assault on his partner.",
+        "court": "Northshire Magistrates' Court",
+        "court_order_made_on": "2026-11-02",
         "risk_tool": "dash",
         "risk_level": "high",
         "partner_name": "Private Person",
@@ -56,6 +58,10 @@ def test_an_officer_refers_a_man_checks_the_answers_and_gets_a_reference(people)
     assert str(referral.id)[:8] in confirmation
     assert referral.referrer.name == "Northshire Probation Service"
     assert referral.partner_contact == {"phone": "01632 960999"}
+    assert referral.offence["court_order"] == {
+        "court": "Northshire Magistrates' Court",
+        "made_on": "2026-11-02",
+    }
     record = AccessRecord.objects.filter(channel="web", status=201).latest("at")
     assert record.referrals == [str(referral.id)] and record.person
 
