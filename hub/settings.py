@@ -242,6 +242,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("SIGN_IN_LOCKOUT_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_CLIENT_IP_CALLABLE = "hub.api.source_address"
 AXES_RESET_ON_SUCCESS = True
+# A page of the hub's own, with the 429 django-axes answers a lockout with.
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # Sign-ins are recorded as access records (audit.signals); axes keeps only its lockout state.
 AXES_DISABLE_ACCESS_LOG = True
 AXES_VERBOSE = False

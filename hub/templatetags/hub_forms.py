@@ -1,5 +1,7 @@
 """Template filters for GOV.UK forms."""
 
+from datetime import timedelta
+
 from django import forms, template
 from django.forms.boundfield import BoundField
 
@@ -13,3 +15,11 @@ def first_input_id(field: BoundField) -> str:
     if isinstance(field.field.widget, forms.RadioSelect | forms.CheckboxSelectMultiple):
         return f"{field.auto_id}_0"
     return field.id_for_label
+
+
+@register.filter
+def minutes(duration: timedelta | None) -> int:
+    """Whole minutes of a duration (a lockout's cool-off, say), rounded up."""
+    if duration is None:
+        return 0
+    return -(-int(duration.total_seconds()) // 60)

@@ -120,7 +120,12 @@ class PageChecks:
         page.on("pageerror", lambda e: self.console_errors.append(str(e)))
         page.add_init_script(WATCH_CSP)
 
-    def __call__(self, name: str) -> None:
+    def __call__(self, name: str, *, status: int | None = None) -> None:
+        """`status`: the error status this page is meant to answer with (Chromium logs any
+        error status of a document as a console error)."""
+        if status is not None:
+            expected = f"the server responded with a status of {status}"
+            self.console_errors[:] = [e for e in self.console_errors if expected not in e]
         page = self.page
         page.wait_for_load_state("load")
         path = urlsplit(page.url).path

@@ -99,3 +99,21 @@ def test_the_accessibility_statement_is_linked_from_every_page(page, live_server
     )
     expect(page.get_by_text("WCAG) version 2.2 to level AA")).to_be_visible()
     check_page("accessibility")
+
+
+def test_repeated_failures_lock_the_user_name_out_even_with_the_right_password(
+    page, live_server, check_page, officer, settings
+):
+    settings.AXES_FAILURE_LIMIT = 3
+    for _ in range(3):
+        sign_in(page, live_server, "jo.bloggs", "not-the-password")
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Too many attempts to sign in")
+    expect(page.locator("#locked-out")).to_contain_text("3 times")
+    check_page("locked-out", status=429)
+    sign_in(page, live_server, "jo.bloggs", PASSWORD)
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Too many attempts to sign in")
+    check_page("locked-out", status=429)
+    page.goto(live_server.url + "/home/")
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/home/$"))
