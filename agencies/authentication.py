@@ -11,8 +11,8 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
 from agencies.actors import Actor
-from hub import throttles
-from hub.context import client_ip
+from core import throttles
+from core.context import client_ip
 
 
 class AgencyTokenAuthentication(OAuth2Authentication):
@@ -22,7 +22,7 @@ class AgencyTokenAuthentication(OAuth2Authentication):
 
     def authenticate(self, request: Request) -> tuple[Any, Any] | None:
         # An address that keeps failing authentication is refused before it may try again
-        # (429, even with a valid token: hub.throttles, FAILED_REQUEST_RATE_LIMIT).
+        # (429, even with a valid token: core.throttles, FAILED_REQUEST_RATE_LIMIT).
         address = client_ip(request._request, settings.NUM_PROXIES) or ""
         throttles.check("failed", address, throttles.failed_request_rate())
         headers_only = without_body(request._request)

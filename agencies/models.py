@@ -6,7 +6,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from oauth2_provider.models import AbstractApplication
 
-from sharing_policies.vocabulary import Purpose
+from core.vocabulary import Purpose
 
 
 class AgencyKind(models.TextChoices):

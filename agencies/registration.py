@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from agencies.models import AgencyKind
-from sharing_policies.vocabulary import PURPOSES, Purpose
+from core.vocabulary import PURPOSES, Purpose
 
 ALL_SCOPES: frozenset[str] = frozenset(settings.SCOPES)
 AUDIT_SCOPE = "audit:read"

@@ -11,7 +11,7 @@ for the partner's safety. A data-protection officer audits, and nothing else.
 
 from agencies.models import AgencyKind, StaffRole
 from agencies.registration import AUDIT_SCOPE, SCOPE_CEILINGS
-from sharing_policies.vocabulary import Purpose
+from core.vocabulary import Purpose
 
 PURPOSES_BY_KIND: dict[str, tuple[Purpose, ...]] = {
     AgencyKind.COURT: (Purpose.COURT_COMPLIANCE,),

@@ -8,7 +8,7 @@ from oauth2_provider.generators import generate_client_id
 
 from agencies.models import Agency, Client
 from agencies.registration import RegistrationFault, registration_for
-from hub.exceptions import PolicyViolation, UnknownReference
+from core.exceptions import PolicyViolation, UnknownReference
 
 
 @dataclass(frozen=True)

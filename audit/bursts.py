@@ -26,8 +26,8 @@ from django.utils import timezone
 from agencies.actors import Actor
 from audit.models import AccessRecord, Outcome, RefusalBurst
 from audit.services import AccessDetails, access_record_write
-from hub.context import Origin
-from hub.serializers import timestamp
+from core.context import Origin
+from core.serializers import timestamp
 
 # Statuses folded into bursts: refusals that carry no accountable caller (401, failed sign-ins
 # and token requests) and throttling (429). Refusals of an authenticated caller (403, 404, ...)

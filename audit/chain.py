@@ -29,7 +29,7 @@ from django.db.models import Count, Max, Min, Sum
 
 from audit.models import AccessIndexEntry, AccessRecord, FlagReview, SealBatch, SealedRecord
 from audit.services import index_entries_of
-from hub.serializers import timestamp
+from core.serializers import timestamp
 
 GENESIS_HASH = "0" * 64
 

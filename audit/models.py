@@ -180,7 +180,7 @@ class RefusalBurst(models.Model):
     method = models.CharField(max_length=10)
     path = models.CharField(max_length=500)
     status = models.PositiveSmallIntegerField()
-    # The channel the refusals came through (hub.context.Channel), for the folded record.
+    # The channel the refusals came through (core.context.Channel), for the folded record.
     channel = models.CharField(max_length=8, default="api")
     # Refusals folded since the window opened (its first has its own record).
     count = models.PositiveIntegerField(default=0)

@@ -14,13 +14,13 @@ from uuid import UUID
 
 from audit.models import AccessRecord, IndexKind, Outcome
 from audit.selectors import indexed
-from hub.serializers import timestamp
+from core.serializers import timestamp
+from core.vocabulary import PARTNER_CATEGORIES, Category
 from referrals.models import Person, Referral
 from referrals.representation import RENDERERS
 from sharing_policies.decision import OWN_DATA, Decision
 from sharing_policies.naming import Naming
 from sharing_policies.selectors import agencies_led_to, agency_kinds
-from sharing_policies.vocabulary import PARTNER_CATEGORIES, Category
 
 SUBJECT_OWN = (
     Category.SUBJECT_IDENTITY,

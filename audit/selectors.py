@@ -15,12 +15,12 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from agencies.models import Agency, AgencyKind, Client, StaffMembership
 from audit.models import AccessIndexEntry, AccessRecord, IndexKind
-from hub.serializers import timestamp
+from core.serializers import timestamp
+from core.vocabulary import Category
 from referrals.models import Referral
 from referrals.selectors import party_filter
 from sharing_policies.naming import Naming
 from sharing_policies.selectors import agencies_led_to, agency_kinds
-from sharing_policies.vocabulary import Category
 
 
 @dataclass(frozen=True)

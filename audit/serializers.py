@@ -7,8 +7,8 @@ from rest_framework import serializers
 
 from agencies.models import AgencyKind
 from audit.models import Outcome
-from hub.serializers import StrictSerializer
-from sharing_policies.vocabulary import CATEGORY_VALUES, PURPOSE_VALUES
+from core.serializers import StrictSerializer
+from core.vocabulary import CATEGORY_VALUES, PURPOSE_VALUES
 
 
 class AuditFilterSerializer(StrictSerializer):

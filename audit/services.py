@@ -14,11 +14,11 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from agencies.actors import Actor
 from audit.models import AccessIndexEntry, AccessRecord, IndexKind, Outcome
-from hub.conditional import etag_of
-from hub.context import Origin, RequestContext, Served
+from core.conditional import etag_of
+from core.context import Origin, RequestContext, Served
+from core.vocabulary import CATEGORY_VALUES, PURPOSE_VALUES
 from referrals.models import Status
 from sharing_policies.decision import Decision
-from sharing_policies.vocabulary import CATEGORY_VALUES, PURPOSE_VALUES
 
 DENIED_STATUSES = frozenset({401, 403, 404, 429})
 
@@ -208,7 +208,7 @@ def served(
 ) -> Served:
     """What a use case answers with once it has written the served request's access record
     (`record_served`, inside the caller's transaction): the body, its status and, with `etag`,
-    an entity tag over exactly that body (hub.conditional)."""
+    an entity tag over exactly that body (core.conditional)."""
     record_served(context, status, details)
     return Served(body, status=status, etag=etag_of(body) if etag else None, recorded=True)
 

@@ -14,7 +14,7 @@ from django.contrib.auth.signals import user_login_failed
 from django.dispatch import receiver
 
 from audit.bursts import record_refused
-from hub.context import Channel, Origin
+from core.context import Channel, Origin
 
 # A user name is recorded as typed, up to this length (a password typed into it is the risk
 # DESIGN.md accepts by asking for the user name).

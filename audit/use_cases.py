@@ -1,9 +1,9 @@
 """The audit's operations, one function per operation, for every channel (issue 13).
 
-Each use case takes the request's `RequestContext` (hub.context), owns its transaction and
+Each use case takes the request's `RequestContext` (core.context), owns its transaction and
 writes the served request's access record in it (`audit.services.record_served`): searching,
 exporting and reviewing access records are themselves recorded. It returns what it served
-(`Served`). A refused operation raises (a `hub.exceptions` problem or a DRF `APIException`)
+(`Served`). A refused operation raises (a `core.exceptions` problem or a DRF `APIException`)
 having written nothing; its channel records the refusal (`audit.bursts.record_refused`).
 
 Who reads what (DESIGN.md, *Audit*): the hub operator's DPO every record; any other agency's
@@ -39,10 +39,10 @@ from audit.selectors import (
 )
 from audit.serializers import ReviewSerializer, VerifyQuerySerializer
 from audit.services import AccessDetails, served
-from hub.context import RequestContext, Served
-from hub.exceptions import Conflict, PolicyViolation, RoleNotPermitted
-from hub.pagination import PageRequest, visible_page
-from hub.serializers import timestamp
+from core.context import RequestContext, Served
+from core.exceptions import Conflict, PolicyViolation, RoleNotPermitted
+from core.pagination import PageRequest, visible_page
+from core.serializers import timestamp
 from referrals.models import Person, Referral
 from referrals.selectors import referral_get_visible
 from sharing_policies.naming import Naming, naming_in_referral
@@ -85,7 +85,7 @@ def recorded(context: RequestContext, body: Any, *, status: int = 200, **details
 def audit_search(context: RequestContext, filters: dict[str, Any], page: PageRequest) -> Served:
     """A page of the access records the caller's DPO sees matching `filters` (validated by
     `AuditFilterSerializer`), newest first: {"results": [record view...], "next": url|null}.
-    Records the reader may not see are skipped without a trace (`hub.pagination.visible_page`).
+    Records the reader may not see are skipped without a trace (`core.pagination.visible_page`).
     """
     reader = reader_of(context)
     with transaction.atomic():

@@ -31,10 +31,10 @@ from audit.serializers import (
     VerifyQuerySerializer,
     VerifySerializer,
 )
+from core.pagination import PageRequest
+from core.problems import ProblemJSONRenderer
+from core.vocabulary import Purpose
 from hub.api import HubViewMixin
-from hub.pagination import PageRequest
-from hub.problems import ProblemJSONRenderer
-from sharing_policies.vocabulary import Purpose
 
 NEWEST_FIRST = use_cases.NEWEST_FIRST
 

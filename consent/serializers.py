@@ -6,8 +6,8 @@ from rest_framework import serializers
 
 from agencies.models import AgencyKind
 from consent.models import DataSubject
-from hub.serializers import StrictSerializer
-from sharing_policies.vocabulary import CATEGORY_VALUES, PURPOSE_VALUES
+from core.serializers import StrictSerializer
+from core.vocabulary import CATEGORY_VALUES, PURPOSE_VALUES
 
 CONSENT_STATUSES = ["active", "withdrawn", "expired", "pending"]
 

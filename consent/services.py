@@ -8,9 +8,9 @@ from django.utils import timezone
 from agencies.actors import Actor
 from agencies.models import Agency, AgencyKind
 from consent.models import Consent
-from hub.exceptions import Conflict, PolicyViolation, UnknownReference
+from core.exceptions import Conflict, PolicyViolation, UnknownReference
+from core.vocabulary import VICTIM_CONFIDENTIAL
 from referrals.models import Referral
-from sharing_policies.vocabulary import VICTIM_CONFIDENTIAL
 
 
 def check_provisions(provisions: list[dict[str, Any]]) -> None:

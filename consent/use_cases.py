@@ -2,7 +2,7 @@
 
 Only the referrer and the partner service of a consent's referral may list, read, record or
 withdraw it; for any other agency it does not exist (404, `NotAParty`). Each use case takes the
-request's `RequestContext` (hub.context), owns its transaction, and writes the served request's
+request's `RequestContext` (core.context), owns its transaction, and writes the served request's
 access record there (`audit.services.record_served`; it names the consents' referrals), then
 returns what it served (`Served`). A consent's provisions name the partner service of its
 referral to its readers; any other victim service is given by its kind (`consents_naming`:
@@ -21,10 +21,10 @@ from agencies.models import Agency
 from audit.services import AccessDetails, served
 from consent import services
 from consent.models import Consent
-from hub.context import RequestContext, Served
-from hub.exceptions import NotAParty, PolicyViolation
-from hub.pagination import PageRequest, visible_page
-from hub.serializers import timestamp
+from core.context import RequestContext, Served
+from core.exceptions import NotAParty, PolicyViolation
+from core.pagination import PageRequest, visible_page
+from core.serializers import timestamp
 from referrals.models import Referral
 from sharing_policies.naming import Naming
 from sharing_policies.selectors import agency_kinds

@@ -13,8 +13,8 @@ from rest_framework.response import Response
 
 from consent import use_cases
 from consent.serializers import ConsentCreateSerializer, ConsentSerializer, WithdrawalSerializer
+from core.pagination import PageRequest
 from hub.api import HubViewMixin
-from hub.pagination import PageRequest
 
 
 def referral_filter(request: Request) -> UUID | None:

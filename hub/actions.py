@@ -19,9 +19,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
-from hub.context import RequestContext
-from hub.exceptions import DomainError
-from hub.problems import flatten_errors
+from core.context import RequestContext
+from core.exceptions import DomainError
+from core.problems import flatten_errors
 from hub.web import staff_page
 from hub.widgets import date_input, select, textarea
 from referrals import use_cases

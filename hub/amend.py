@@ -15,10 +15,10 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
+from core.conditional import PreconditionFailed, etag_of
+from core.context import RequestContext
+from core.exceptions import DomainError
 from hub.actions import add_api_errors, add_refusal, role_in
-from hub.conditional import PreconditionFailed, etag_of
-from hub.context import RequestContext
-from hub.exceptions import DomainError
 from hub.web import staff_page
 from hub.widgets import select, text_input, textarea
 from referrals import use_cases

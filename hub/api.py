@@ -30,11 +30,11 @@ from agencies.actors import Actor
 from agencies.registration import AUDIT_SCOPE
 from audit.bursts import record_refused
 from audit.services import AccessDetails
-from hub import throttles
-from hub.context import Channel, Origin, RequestContext, Served, client_ip
+from core import throttles
+from core.context import Channel, Origin, RequestContext, Served, client_ip
+from core.problems import PROBLEM_CONTENT_TYPE, ProblemJSONRenderer, database_unreachable
+from core.vocabulary import PURPOSES, Purpose
 from hub.middleware import body_too_large_detail, declared_body_length
-from hub.problems import PROBLEM_CONTENT_TYPE, ProblemJSONRenderer, database_unreachable
-from sharing_policies.vocabulary import PURPOSES, Purpose
 
 PURPOSE_HEADER = "X-Purpose"
 EMERGENCY_HEADER = "X-Emergency-Justification"
@@ -236,7 +236,7 @@ class HubViewMixin:
     def handle_exception(self, exc: Exception) -> Response:
         response = super().handle_exception(exc)  # type: ignore[misc]
         # With the database unreachable its record cannot be written: trying would only hold
-        # the 503 for another pool timeout (the warning logged by hub.problems stands in).
+        # the 503 for another pool timeout (the warning logged by core.problems stands in).
         response.database_unreachable = database_unreachable(exc)
         return response
 

@@ -18,15 +18,15 @@ from django.views.decorators.http import require_http_methods, require_safe
 from agencies.models import AgencyKind
 from consent import use_cases as consents
 from consent.serializers import ConsentCreateSerializer, WithdrawalSerializer
+from core.context import RequestContext
+from core.exceptions import DomainError
+from core.pagination import PageRequest
+from core.vocabulary import PARTNER_CATEGORIES, SUBJECT_CATEGORIES, Purpose
 from hub.actions import add_api_errors, add_refusal
-from hub.context import RequestContext
-from hub.exceptions import DomainError
 from hub.pages import CATEGORY_LABELS
-from hub.pagination import PageRequest
 from hub.web import staff_page
 from hub.widgets import date_input, text_input, textarea
 from referrals import use_cases as referrals
-from sharing_policies.vocabulary import PARTNER_CATEGORIES, SUBJECT_CATEGORIES, Purpose
 
 SUBJECT_LABELS = {"subject": _("The man referred"), "partner": _("The partner")}
 CONSENTS_PAGE_SIZE = 50

@@ -8,7 +8,7 @@ from contextvars import ContextVar
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from hub.problems import problem_response
+from core.problems import problem_response
 
 # A caller's request id is echoed only when it is short and plain; otherwise the hub makes one.
 SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")

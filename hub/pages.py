@@ -24,9 +24,9 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_safe
 
 from agencies.models import REFERRER_KINDS, Agency, StaffMembership
+from core.context import RequestContext
+from core.pagination import PageRequest
 from hub import actions
-from hub.context import RequestContext
-from hub.pagination import PageRequest
 from hub.web import PURPOSE_SESSION_KEY, membership_of, purposes_of, staff_page
 from hub.widgets import date_input, select, text_input
 from referrals import selectors, use_cases

@@ -13,9 +13,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
+from core.context import RequestContext
+from core.exceptions import DomainError
 from hub.actions import add_api_errors, add_refusal
-from hub.context import RequestContext
-from hub.exceptions import DomainError
 from hub.web import staff_page
 from hub.widgets import datetime_input, textarea
 from referrals import use_cases

@@ -22,9 +22,9 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_safe
 
 from agencies.models import REFERRER_KINDS, Agency, AgencyKind
-from hub.context import RequestContext
-from hub.exceptions import DomainError
-from hub.problems import flatten_errors
+from core.context import RequestContext
+from core.exceptions import DomainError
+from core.problems import flatten_errors
 from hub.web import staff_page
 from hub.widgets import date_input, select, text_input, textarea
 from referrals import services, use_cases

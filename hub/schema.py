@@ -9,7 +9,7 @@ from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import OpenApiParameter
 
 from agencies.permissions import alternatives_of, required_scopes_of
-from sharing_policies.vocabulary import PURPOSE_VALUES
+from core.vocabulary import PURPOSE_VALUES
 
 PROBLEM_SCHEMA = {
     "type": "object",

@@ -107,7 +107,7 @@ DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Fail fast while the database is unreachable (DESIGN.md: 503 with Retry-After within a
     # second): a request waits at most `timeout` seconds for a pooled connection, then answers
-    # 503 (hub.problems), instead of holding a worker for the 10 s seen in an outage. The pool
+    # 503 (core.problems), instead of holding a worker for the 10 s seen in an outage. The pool
     # reconnects in the background (libpq's connect_timeout bounds each attempt; 2 s is its
     # minimum), so the hub recovers without a restart. A busy pool that cannot hand out a
     # connection in time sheds the request the same way; size workers to DATABASE_POOL_SIZE.
@@ -227,7 +227,7 @@ CONTENT_SECURITY_POLICY = {
 MAX_REQUEST_BODY_BYTES = env_int("MAX_REQUEST_BODY_BYTES", 256 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 
-# --- Credential guessing and floods (hub.throttles, audit.bursts; README, *Configuration*) ------
+# --- Credential guessing and floods (core.throttles, audit.bursts; README, *Configuration*) ------
 # Per source address: requests that failed authentication, API and /o/token/ alike.
 FAILED_REQUEST_RATE_LIMIT = os.environ.get("FAILED_REQUEST_RATE_LIMIT", "30/min")
 # Every /o/token/ request, per client id tried and per source address.
@@ -257,15 +257,15 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["agencies.permissions.HasRequiredScopes"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
-        "hub.problems.ProblemJSONRenderer",
+        "core.problems.ProblemJSONRenderer",
     ]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "DEFAULT_PARSER_CLASSES": ["hub.parsers.DepthLimitedJSONParser"],
     "DEFAULT_THROTTLE_CLASSES": ["agencies.throttling.ClientRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"client": os.environ.get("CLIENT_RATE_LIMIT", "1200/min")},
-    "DEFAULT_PAGINATION_CLASS": "hub.pagination.CursorPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.CursorPagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "hub.problems.exception_handler",
+    "EXCEPTION_HANDLER": "core.problems.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "hub.schema.HubAutoSchema",
     "NUM_PROXIES": NUM_PROXIES,
     "UNAUTHENTICATED_USER": None,
@@ -363,10 +363,10 @@ SPECTACULAR_SETTINGS = {
     "RENDERER_WHITELIST": ["rest_framework.renderers.JSONRenderer"],
     "ENUM_NAME_OVERRIDES": {
         "AgencyKindEnum": "agencies.models.AgencyKind",
-        "CategoryEnum": "sharing_policies.vocabulary.CATEGORY_VALUES",
-        "PurposeEnum": "sharing_policies.vocabulary.PURPOSE_VALUES",
-        "LawfulBasisEnum": "sharing_policies.vocabulary.LAWFUL_BASIS_VALUES",
-        "WithholdReasonEnum": "sharing_policies.vocabulary.WITHHOLD_REASON_VALUES",
+        "CategoryEnum": "core.vocabulary.CATEGORY_VALUES",
+        "PurposeEnum": "core.vocabulary.PURPOSE_VALUES",
+        "LawfulBasisEnum": "core.vocabulary.LAWFUL_BASIS_VALUES",
+        "WithholdReasonEnum": "core.vocabulary.WITHHOLD_REASON_VALUES",
         "ReferralStatusEnum": "referrals.models.Status",
         "AgreementStatusEnum": "sharing_policies.models.AgreementStatus",
         "ConsentStatusEnum": "consent.serializers.CONSENT_STATUSES",

@@ -14,9 +14,9 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_safe
 
 from audit import use_cases as audit
-from hub.context import RequestContext
+from core.context import RequestContext
+from core.pagination import PageRequest
 from hub.pages import CATEGORY_LABELS, KIND_LABELS, agency_names
-from hub.pagination import PageRequest
 from hub.web import staff_page
 from sharing_policies import use_cases as policies
 from sharing_policies.models import AgreementVersion

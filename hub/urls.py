@@ -6,11 +6,11 @@ from drf_spectacular.views import SpectacularAPIView
 from oauth2_provider import views as oauth_views
 
 from agencies.oauth_views import IntrospectTokenView
-from agencies.token_views import TokenView
 from hub import (
     actions,
     amend,
     consents,
+    directory,
     docs,
     health,
     pages,
@@ -18,6 +18,7 @@ from hub import (
     refer,
     transparency,
 )
+from hub.token_views import TokenView
 
 # Only the OAuth2 endpoints the hub needs: no application management, device flow or
 # dynamic registration.
@@ -32,7 +33,7 @@ oauth_patterns = (
 )
 
 api_v1 = [
-    path("", include("agencies.urls")),
+    path("agencies/", directory.AgencyListView.as_view(), name="agency-list"),
     path("", include("referrals.urls")),
     path("", include("sharing_policies.urls")),
     path("", include("consent.urls")),
@@ -89,7 +90,7 @@ urlpatterns = [
 if settings.ADMIN_ENABLED:
     urlpatterns.append(path("admin/", admin.site.urls))
 
-handler400 = "hub.problems.bad_request"
-handler403 = "hub.problems.permission_denied"
-handler404 = "hub.problems.page_not_found"
-handler500 = "hub.problems.server_error"
+handler400 = "core.problems.bad_request"
+handler403 = "core.problems.permission_denied"
+handler404 = "core.problems.page_not_found"
+handler500 = "core.problems.server_error"

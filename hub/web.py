@@ -25,9 +25,9 @@ from agencies.models import StaffMembership
 from agencies.roles import web_purposes, web_scopes
 from audit.bursts import record_refused
 from audit.services import AccessDetails
-from hub.context import Channel, Origin, RequestContext
-from hub.exceptions import DomainError
-from hub.problems import DOMAIN_PROBLEMS
+from core.context import Channel, Origin, RequestContext
+from core.exceptions import DomainError
+from core.problems import DOMAIN_PROBLEMS
 from referrals.models import Event
 
 PURPOSE_SESSION_KEY = "hub_purpose"
@@ -74,7 +74,7 @@ Page = Callable[..., HttpResponse]
 
 
 def refused_status(refusal: DomainError | Http404) -> int:
-    """The status the API would answer a refusal with (hub.problems)."""
+    """The status the API would answer a refusal with (core.problems)."""
     if isinstance(refusal, Http404):
         return 404
     return next(v[0] for cls, v in DOMAIN_PROBLEMS.items() if isinstance(refusal, cls))

@@ -10,14 +10,14 @@ from typing import Any
 
 from django.utils import timezone
 
-from hub.serializers import timestamp
+from core.serializers import timestamp
+from core.vocabulary import Category
 from referrals.models import Referral, Report
 from referrals.selectors import updated_at_seen
 from referrals.serializers import age_on
 from sharing_policies.decision import Decision
 from sharing_policies.naming import Naming, may_name_partner_service, naming_in_referral
 from sharing_policies.selectors import parties_of
-from sharing_policies.vocabulary import Category
 
 
 def referral_naming(referral: Referral, decision: Decision) -> Naming:

@@ -6,11 +6,11 @@ from uuid import UUID
 
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 
-from hub.exceptions import Gone, NotAParty
-from hub.serializers import timestamp
+from core.exceptions import Gone, NotAParty
+from core.serializers import timestamp
+from core.vocabulary import Category
 from referrals.models import Amendment, PartnerDisclosure, Programme, Referral, Report
 from sharing_policies.decision import Decision
-from sharing_policies.vocabulary import Category
 
 # Category -> the annotation of referral_queryset() that says when an amendment last changed it.
 AMENDED_AT = {

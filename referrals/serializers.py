@@ -12,10 +12,10 @@ from typing import Any
 from django.utils import timezone
 from rest_framework import serializers
 
-from hub.serializers import StrictModelSerializer, StrictSerializer
+from core.serializers import StrictModelSerializer, StrictSerializer
+from core.vocabulary import CATEGORY_VALUES, WITHHOLD_REASON_VALUES
 from referrals.models import Approach, EventType, Modality, Programme, Status
 from referrals.states import REASON_CODES, RISK_LEVELS, RISK_TOOL_ALIASES, RISK_TOOLS
-from sharing_policies.vocabulary import CATEGORY_VALUES, WITHHOLD_REASON_VALUES
 
 SHORT = 200
 LONG = 5000

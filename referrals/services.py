@@ -16,9 +16,15 @@ from django.utils import timezone
 
 from agencies.actors import Actor
 from agencies.models import REFERRER_KINDS, Agency, AgencyKind
-from hub.exceptions import Conflict, NotAParty, PolicyViolation, RoleNotPermitted, UnknownReference
+from core.exceptions import (
+    Conflict,
+    IllegalTransition,
+    NotAParty,
+    PolicyViolation,
+    RoleNotPermitted,
+    UnknownReference,
+)
 from referrals.events import events_raise
-from referrals.exceptions import IllegalTransition
 from referrals.identifiers import IDENTIFIER_LENGTH, normalise
 from referrals.models import (
     REFUSED_MODALITIES,

@@ -1,10 +1,10 @@
 """Programmes and referrals, one function per operation, for every channel (issue 13).
 
-Each use case takes the request's `RequestContext` (hub.context), owns its transaction, and runs
+Each use case takes the request's `RequestContext` (core.context), owns its transaction, and runs
 selector -> disclosure decision -> rendering -> events -> access record itself
 (`audit.services.record_served`), returning what it served (`Served`: body, status, ETag). The
 API's views and the web pages call these and nothing else of the data: one path, one decision
-and one audit whatever the channel. A refused operation raises (a `hub.exceptions` problem or a
+and one audit whatever the channel. A refused operation raises (a `core.exceptions` problem or a
 DRF `APIException`) having written nothing; its channel records the refusal
 (`audit.bursts.record_refused`).
 """
@@ -17,11 +17,18 @@ from django.db import transaction
 from rest_framework.exceptions import ValidationError
 
 from audit.services import AccessDetails, served
-from hub.conditional import check_if_match, etag_of
-from hub.context import RequestContext, Served
-from hub.exceptions import NotAParty
-from hub.pagination import PageRequest, visible_page
-from hub.serializers import timestamp
+from core.conditional import check_if_match, etag_of
+from core.context import RequestContext, Served
+from core.exceptions import NotAParty
+from core.pagination import PageRequest, visible_page
+from core.serializers import timestamp
+from core.vocabulary import (
+    PARTNER_CATEGORIES,
+    PURPOSE_VALUES,
+    SUBJECT_CATEGORIES,
+    Category,
+    LawfulBasis,
+)
 from referrals import selectors, services
 from referrals.events import events_raise
 from referrals.models import Event, EventType, PartnerContactTask, Programme, Referral
@@ -29,13 +36,6 @@ from referrals.representation import referral_naming, render_referral, render_re
 from referrals.serializers import ProgrammeSerializer, check_risk_level
 from sharing_policies.decision import Decision
 from sharing_policies.selectors import DecisionInputs, consents_on, decision_inputs
-from sharing_policies.vocabulary import (
-    PARTNER_CATEGORIES,
-    PURPOSE_VALUES,
-    SUBJECT_CATEGORIES,
-    Category,
-    LawfulBasis,
-)
 
 # What the narrower endpoints answer with (their access records name only these).
 REPORTS_ANSWER = frozenset({Category.REFERRAL_ADMIN, Category.PROGRAMME_PROGRESS})

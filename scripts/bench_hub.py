@@ -58,8 +58,8 @@ from rest_framework.test import APIClient  # noqa: E402
 from agencies.models import Agency, AgencyKind  # noqa: E402
 from agencies.registration import SCOPE_CEILINGS  # noqa: E402
 from agencies.services import client_create  # noqa: E402
+from core.vocabulary import Purpose  # noqa: E402
 from referrals.models import Programme, Referral  # noqa: E402
-from sharing_policies.vocabulary import Purpose  # noqa: E402
 
 logging.getLogger("httpx").setLevel(logging.WARNING)
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")

@@ -31,7 +31,7 @@ referral's own administrative columns (id, status, parties, programme, dates) ar
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, TypeAlias
 
-from sharing_policies.vocabulary import PARTNER_CATEGORIES, Category
+from core.vocabulary import PARTNER_CATEGORIES, Category
 
 if TYPE_CHECKING:
     from django.db.models import Model

@@ -17,7 +17,7 @@ from datetime import date
 from enum import StrEnum
 from uuid import UUID
 
-from sharing_policies.vocabulary import (
+from core.vocabulary import (
     PARTNER_CATEGORIES,
     VICTIM_CONFIDENTIAL,
     Category,

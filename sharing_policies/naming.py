@@ -20,8 +20,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from uuid import UUID
 
+from core.vocabulary import Category
 from sharing_policies.decision import Decision, ReferralParties, Role
-from sharing_policies.vocabulary import Category
 
 VICTIM_SERVICE = "victim_service"
 

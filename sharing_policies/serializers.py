@@ -5,14 +5,14 @@ from typing import Any
 from rest_framework import serializers
 
 from agencies.models import AgencyKind
-from hub.serializers import StrictSerializer
-from sharing_policies.models import AgreementStatus
-from sharing_policies.vocabulary import (
+from core.serializers import StrictSerializer
+from core.vocabulary import (
     CATEGORY_VALUES,
     LAWFUL_BASIS_VALUES,
     PURPOSE_VALUES,
     WITHHOLD_REASON_VALUES,
 )
+from sharing_policies.models import AgreementStatus
 
 
 class GrantSerializer(StrictSerializer):

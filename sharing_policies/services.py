@@ -9,9 +9,9 @@ from django.utils import timezone
 
 from agencies.actors import Actor
 from agencies.models import Agency, AgencyKind
-from hub.exceptions import PolicyViolation, RoleNotPermitted, UnknownReference
+from core.exceptions import PolicyViolation, RoleNotPermitted, UnknownReference
+from core.vocabulary import VICTIM_CONFIDENTIAL
 from sharing_policies.models import Agreement, AgreementStatus, AgreementVersion
-from sharing_policies.vocabulary import VICTIM_CONFIDENTIAL
 
 VERSIONED_FIELDS = (
     "name",

@@ -1,14 +1,14 @@
 """Sharing agreements and the explanation of a decision, one function per operation, for every
 channel (issue 13).
 
-Each use case takes the request's `RequestContext` (hub.context) and returns what it served
+Each use case takes the request's `RequestContext` (core.context) and returns what it served
 (`Served`: body, status, ETag). Agreements are not personal data: their use cases write no
 access record, and the services they call own the write's transaction
 (`sharing_policies.services`). `decision_explain` touches a referral: it owns its transaction and
 writes the served request's access record there (`audit.services.record_served`, naming the
 referral). Agencies are named by the naming rule (sharing_policies/naming.py; DESIGN.md,
 *Victim safety*): outside a referral a victim service is named only to itself and to the hub
-operator. A refused operation raises (a `hub.exceptions` problem or a DRF `APIException`) having
+operator. A refused operation raises (a `core.exceptions` problem or a DRF `APIException`) having
 written nothing; its channel records the refusal.
 """
 
@@ -20,11 +20,12 @@ from django.db.models import Q, QuerySet
 
 from agencies.models import Agency, AgencyKind
 from audit.services import AccessDetails, record_served
-from hub.conditional import check_if_match, etag_of
-from hub.context import RequestContext, Served
-from hub.exceptions import NotAParty
-from hub.pagination import PageRequest, visible_page
-from hub.serializers import timestamp
+from core.conditional import check_if_match, etag_of
+from core.context import RequestContext, Served
+from core.exceptions import NotAParty
+from core.pagination import PageRequest, visible_page
+from core.serializers import timestamp
+from core.vocabulary import Category
 from referrals.models import Referral
 from referrals.selectors import referral_get_visible, referral_queryset
 from sharing_policies import services
@@ -38,7 +39,6 @@ from sharing_policies.selectors import (
     decision_inputs,
     parties_of,
 )
-from sharing_policies.vocabulary import Category
 
 AGREEMENT_CURSOR_ORDERING = ("-created_at", "-id")
 

@@ -12,8 +12,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from agencies.permissions import AnyOf
+from core.pagination import PageRequest
 from hub.api import HubViewMixin
-from hub.pagination import PageRequest
 from sharing_policies import use_cases
 from sharing_policies.serializers import (
     AgreementCreateSerializer,

@@ -21,7 +21,7 @@ from whitenoise.middleware import WhiteNoiseMiddleware
 from agencies.models import Agency, AgencyKind
 from agencies.registration import SCOPE_CEILINGS
 from agencies.services import client_create
-from sharing_policies.vocabulary import Purpose
+from core.vocabulary import Purpose
 from tests import factories
 
 pytest_plugins = ["tests.audit_protection", "tests.hypothesis_profile"]

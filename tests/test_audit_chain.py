@@ -37,7 +37,7 @@ from audit.chain import (
 from audit.models import AccessIndexEntry, AccessRecord, FlagReview, SealBatch, SealedRecord
 from audit.protection import AUDIT_TABLES, protections_lifted
 from audit.services import access_record_write, index_entries_of
-from hub.context import Channel, Origin
+from core.context import Channel, Origin
 from tests.conftest import referral_body
 
 pytestmark = pytest.mark.django_db

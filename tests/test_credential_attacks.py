@@ -30,9 +30,9 @@ WRONG_SECRET = "wrong-secret-that-must-never-be-recorded"
 
 @pytest.fixture(autouse=True)
 def no_window_ends_during_a_test(monkeypatch):
-    """Rate windows are fixed (hub.throttles): a test that crossed a minute's end would start
+    """Rate windows are fixed (core.throttles): a test that crossed a minute's end would start
     counting again. Its clock stands still, thirty seconds into a minute."""
-    monkeypatch.setattr("hub.throttles.clock", lambda: 1_800_000_030.0)
+    monkeypatch.setattr("core.throttles.clock", lambda: 1_800_000_030.0)
 
 
 def forged(path="/api/v1/referrals/"):

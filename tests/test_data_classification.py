@@ -19,7 +19,8 @@ from django.apps import apps
 from django.db import models
 
 from agencies.models import AgencyKind
-from hub.serializers import timestamp
+from core.serializers import timestamp
+from core.vocabulary import Category, WithholdReason
 from referrals.models import PartnerDisclosure, Person, Referral, Report
 from referrals.representation import render_referral
 from sharing_policies.classification import (
@@ -36,7 +37,6 @@ from sharing_policies.classification import (
     staff_fields,
 )
 from sharing_policies.decision import Decision, Role, Withheld
-from sharing_policies.vocabulary import Category, WithholdReason
 from tests import factories
 
 C = Category

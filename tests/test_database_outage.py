@@ -27,7 +27,7 @@ from rest_framework.test import APIClient
 from agencies.models import AgencyKind
 from agencies.services import client_create
 from audit.models import AccessRecord
-from hub.problems import database_unreachable
+from core.problems import database_unreachable
 from tests.conftest import basic_auth
 
 PROBLEM = "application/problem+json"

@@ -24,6 +24,13 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from core.vocabulary import (
+    VICTIM_CONFIDENTIAL,
+    Category,
+    LawfulBasis,
+    Purpose,
+    WithholdReason,
+)
 from sharing_policies.decision import (
     Agreement,
     Basis,
@@ -34,13 +41,6 @@ from sharing_policies.decision import (
     ReferralParties,
     Requester,
     decide,
-)
-from sharing_policies.vocabulary import (
-    VICTIM_CONFIDENTIAL,
-    Category,
-    LawfulBasis,
-    Purpose,
-    WithholdReason,
 )
 
 # --- Vocabulary -----------------------------------------------------------------------------

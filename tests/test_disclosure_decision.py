@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from core.vocabulary import VICTIM_CONFIDENTIAL, Category, Purpose, WithholdReason
 from sharing_policies.decision import (
     NOT_A_PARTY,
     Decision,
@@ -25,7 +26,6 @@ from sharing_policies.decision import (
     Role,
     decide,
 )
-from sharing_policies.vocabulary import VICTIM_CONFIDENTIAL, Category, Purpose, WithholdReason
 
 # Agency kinds from DESIGN.md (*Agencies and authentication*); kept here as plain strings so that
 # this module needs no Django model.

@@ -10,7 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
-PACKAGES = ("hub", "agencies", "referrals", "consent", "sharing_policies", "audit")
+PACKAGES = ("core", "hub", "agencies", "referrals", "consent", "sharing_policies", "audit")
 
 
 def lint_imports(cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -43,6 +43,16 @@ def test_the_contracts_hold():
             "sharing_policies/decision.py",
             "from referrals import states",
             "The disclosure decision depends on nothing of the hub but its vocabulary",
+        ),
+        (
+            "core/pagination.py",
+            "from referrals import models",
+            "core is the leaf: it imports none of the hub's apps",
+        ),
+        (
+            "agencies/services.py",
+            "from audit import services",
+            "agencies (who acts) depends on no other app, only on core",
         ),
     ],
 )

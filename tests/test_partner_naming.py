@@ -15,9 +15,9 @@ from django.test import override_settings
 
 from agencies.models import AgencyKind
 from audit.models import AccessRecord
+from core.vocabulary import Category
 from sharing_policies.decision import Decision, ReferralParties, Role
 from sharing_policies.naming import VICTIM_SERVICE, Naming, naming_in_referral
-from sharing_policies.vocabulary import Category
 from tests.conftest import agreement_body, referral_body
 
 P, PP, VS = AgencyKind.PROBATION, AgencyKind.PROGRAMME_PROVIDER, AgencyKind.VICTIM_SERVICE

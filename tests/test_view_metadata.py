@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agencies.models import AgencyKind
-from hub.serializers import timestamp
+from core.serializers import timestamp
 from referrals.models import Amendment, Event, Referral, Transition
 from tests import factories
 

@@ -8,7 +8,7 @@ import pytest
 from agencies.models import AgencyKind, StaffRole
 from agencies.registration import AUDIT_SCOPE, SCOPE_CEILINGS
 from agencies.roles import web_purposes, web_scopes
-from sharing_policies.vocabulary import Purpose
+from core.vocabulary import Purpose
 
 EVERY = [(kind, role) for kind in AgencyKind for role in StaffRole]
 

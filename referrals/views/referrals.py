@@ -10,8 +10,8 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.pagination import PageRequest
 from hub.api import EMERGENCY_HEADER, MIN_JUSTIFICATION_LENGTH, HubViewMixin
-from hub.pagination import PageRequest
 from referrals import use_cases
 from referrals.serializers import (
     ReferralAmendSerializer,

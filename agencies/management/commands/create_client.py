@@ -6,8 +6,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from agencies.models import Client
 from agencies.services import client_create
-from hub.exceptions import DomainError
-from sharing_policies.vocabulary import Purpose
+from core.exceptions import DomainError
+from core.vocabulary import Purpose
 
 
 class Command(BaseCommand):

@@ -7,16 +7,19 @@ else of the request, so that every channel reaches the data through the same dec
 same audit (DESIGN.md, *The disclosure decision*, *Audit*).
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.http import HttpRequest, QueryDict
 from django.utils import timezone
 
-from agencies.actors import Actor
+if TYPE_CHECKING:  # the leaf imports no app (pyproject.toml, [tool.importlinter])
+    from agencies.actors import Actor
 
 
 class Channel(StrEnum):
@@ -49,7 +52,7 @@ class Origin:
     query: QueryDict = field(default_factory=QueryDict)
 
     @classmethod
-    def of(cls, request: HttpRequest, channel: Channel) -> "Origin":
+    def of(cls, request: HttpRequest, channel: Channel) -> Origin:
         return cls(
             channel=channel,
             method=request.method or "",

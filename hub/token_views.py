@@ -19,9 +19,9 @@ from django.http import HttpRequest, HttpResponse
 from oauth2_provider import views as oauth_views
 
 from audit.bursts import record_refused
-from hub import throttles
-from hub.context import Channel, Origin
-from hub.problems import problem_response
+from core import throttles
+from core.context import Channel, Origin
+from core.problems import problem_response
 
 # What a client id may look like in a record: DOT's generated ids are 40 such characters.
 PLAIN_CLIENT_ID = re.compile(r"^[A-Za-z0-9._~\-]{1,100}$")

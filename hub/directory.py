@@ -1,3 +1,5 @@
+"""The directory of agencies over HTTP (`agencies/`): the hub lists who is on it."""
+
 from rest_framework.generics import ListAPIView
 
 from agencies.models import Agency

@@ -1,4 +1,4 @@
-"""Domain exceptions shared by the hub's apps; `hub.problems` maps each to an HTTP status."""
+"""Domain exceptions shared by the hub's apps; `core.problems` maps each to an HTTP status."""
 
 
 class DomainError(Exception):
@@ -33,3 +33,11 @@ class Conflict(DomainError):
 
 class Gone(DomainError):
     """The object existed, but retention erased its data; told only to those who could see it."""
+
+
+class IllegalTransition(DomainError):
+    """The move is not allowed from the referral's current status (referrals/states.py)."""
+
+    def __init__(self, detail: str, *, allowed: list[str]) -> None:
+        super().__init__(detail, field="to")
+        self.extra = {"allowed": allowed}

@@ -13,16 +13,16 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from hub.exceptions import (
+from core.exceptions import (
     Conflict,
     DomainError,
     Gone,
+    IllegalTransition,
     NotAParty,
     PolicyViolation,
     RoleNotPermitted,
     UnknownReference,
 )
-from referrals.exceptions import IllegalTransition
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ DRF_PROBLEMS: dict[type[exceptions.APIException], tuple[str, str]] = {
     exceptions.UnsupportedMediaType: ("unsupported-media-type", "Unsupported media type"),
     exceptions.Throttled: ("too-many-requests", "Too many requests"),
 }
-# Hub-defined API exceptions (hub.api, hub.conditional) take their slug from STATUS_PROBLEMS.
+# Hub-defined API exceptions (hub.api, core.conditional) take their slug from STATUS_PROBLEMS.
 
 STATUS_PROBLEMS: dict[int, tuple[str, str]] = {
     400: ("bad-request", "Bad request"),
