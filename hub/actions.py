@@ -23,10 +23,10 @@ from core.context import RequestContext
 from core.exceptions import DomainError
 from core.problems import flatten_errors
 from hub.web import staff_page
-from hub.widgets import date_input, select, textarea
+from hub.widgets import date_input, risk_level_field, risk_tool_field, select, textarea
 from referrals import use_cases
 from referrals.serializers import REPORT_SERIALIZERS, TransitionRequestSerializer
-from referrals.states import REASON_CODES, REPORT_KINDS, RISK_LEVELS, RISK_TOOLS, moves_from
+from referrals.states import REASON_CODES, REPORT_KINDS, moves_from
 from sharing_policies.decision import Role
 
 MOVE_LABELS = {
@@ -182,18 +182,8 @@ class ReportForm(forms.Form):
         ],
         widget=select(),
     )
-    tool = forms.ChoiceField(
-        label=_("Risk assessment tool"),
-        required=False,
-        choices=[("", _("The one already held")), *((t, t) for t in RISK_TOOLS)],
-        widget=select(),
-    )
-    level = forms.ChoiceField(
-        label=_("Risk level now"),
-        required=False,
-        choices=[("", _("Choose")), *((level, level) for level in RISK_LEVELS)],
-        widget=select(),
-    )
+    tool = risk_tool_field(empty=_("The one already held"))
+    level = risk_level_field(label=_("Risk level now"), empty=_("Choose"))
     urgent = forms.BooleanField(
         label=_("Urgent: tell the referrer and the partner's support service at once"),
         required=False,

@@ -20,10 +20,10 @@ from core.context import RequestContext
 from core.exceptions import DomainError
 from hub.actions import add_api_errors, add_refusal, role_in
 from hub.web import staff_page
-from hub.widgets import select, text_input, textarea
+from hub.widgets import risk_level_field, risk_tool_field, text_input, textarea
 from referrals import use_cases
 from referrals.serializers import ReferralAmendSerializer
-from referrals.states import OPEN_STATUSES, RISK_LEVELS, RISK_TOOLS
+from referrals.states import OPEN_STATUSES
 from sharing_policies.decision import Role
 
 # Each field and where its value sits in the referral's body (DESIGN.md, *Bodies*).
@@ -51,18 +51,8 @@ class AmendForm(forms.Form):
     subject_address = text(_("His address"), area=True)
     subject_phone = text(_("His phone"))
     offence_summary = text(_("The offence or incident"), area=True)
-    risk_tool = forms.ChoiceField(
-        label=_("Risk assessment tool"),
-        required=False,
-        choices=[("", _("None")), *((t, t) for t in RISK_TOOLS)],
-        widget=select(),
-    )
-    risk_level = forms.ChoiceField(
-        label=_("Risk level"),
-        required=False,
-        choices=[("", _("Not assessed")), *((level, level) for level in RISK_LEVELS)],
-        widget=select(),
-    )
+    risk_tool = risk_tool_field()
+    risk_level = risk_level_field()
     risk_summary = text(_("Risk summary"), area=True)
     partner_address = text(_("Partner's address"), area=True)
     partner_phone = text(_("Partner's phone"))

@@ -26,11 +26,10 @@ from core.context import RequestContext
 from core.exceptions import DomainError
 from core.problems import flatten_errors
 from hub.web import staff_page
-from hub.widgets import date_input, select, text_input, textarea
+from hub.widgets import date_input, risk_level_field, risk_tool_field, select, text_input, textarea
 from referrals import services, use_cases
 from referrals.models import Programme
 from referrals.serializers import ReferralCreateSerializer
-from referrals.states import RISK_LEVELS, RISK_TOOLS
 
 DRAFTS = "referral_drafts"
 SENT = "referrals_sent"
@@ -113,18 +112,8 @@ class ReferralForm(forms.Form):
     court_order_made_on = forms.DateField(
         label=_("Date the order was made"), required=False, widget=date_input()
     )
-    risk_tool = forms.ChoiceField(
-        label=_("Risk assessment tool"),
-        required=False,
-        choices=[("", _("None")), *((t, t) for t in RISK_TOOLS)],
-        widget=select(),
-    )
-    risk_level = forms.ChoiceField(
-        label=_("Risk level"),
-        required=False,
-        choices=[("", _("Not assessed")), *((level, level) for level in RISK_LEVELS)],
-        widget=select(),
-    )
+    risk_tool = risk_tool_field()
+    risk_level = risk_level_field()
     partner_name = forms.CharField(label=_("Partner's name"), required=False, widget=text_input())
     partner_address = forms.CharField(
         label=_("Partner's address"),

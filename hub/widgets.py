@@ -1,7 +1,11 @@
 """GOV.UK Frontend's inputs as Django widgets, for every form of the web pages (one place for
-their classes: govuk-input, govuk-textarea, govuk-select; WEB-NOTES.md)."""
+their classes: govuk-input, govuk-textarea, govuk-select; WEB-NOTES.md), and the choice fields
+several forms ask alike."""
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from referrals.states import RISK_LEVELS, RISK_TOOLS
 
 
 def text_input(width: str = "", **attrs: str) -> forms.TextInput:
@@ -26,4 +30,26 @@ def date_input() -> forms.DateInput:
 def datetime_input() -> forms.DateTimeInput:
     return forms.DateTimeInput(
         attrs={"type": "datetime-local", "class": "govuk-input govuk-input--width-20"}
+    )
+
+
+def risk_tool_field(empty: str = _("None")) -> forms.ChoiceField:
+    """The coded risk tools (referrals.states.RISK_TOOLS), optional."""
+    return forms.ChoiceField(
+        label=_("Risk assessment tool"),
+        required=False,
+        choices=[("", empty), *((tool, tool) for tool in RISK_TOOLS)],
+        widget=select(),
+    )
+
+
+def risk_level_field(
+    label: str = _("Risk level"), empty: str = _("Not assessed")
+) -> forms.ChoiceField:
+    """The levels of every tool (each tool's own are checked by the API's serializers)."""
+    return forms.ChoiceField(
+        label=label,
+        required=False,
+        choices=[("", empty), *((level, level) for level in RISK_LEVELS)],
+        widget=select(),
     )
