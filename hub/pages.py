@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_safe
 
 from agencies.models import REFERRER_KINDS, Agency, StaffMembership
+from audit.services import is_uuid
 from core.context import RequestContext
 from core.pagination import PageRequest
 from hub import actions
@@ -210,16 +211,8 @@ def agency_names(ids: Iterable[str]) -> dict[str, str]:
     """Names of agencies the page already names by id: each id shown passed the naming rule
     (sharing_policies.naming); a victim service hidden from the reader arrives as its kind, and
     is shown as one (`KIND_LABELS`), never looked up."""
-    wanted = {i for i in ids if is_uuid_text(i)}
+    wanted = {i for i in ids if is_uuid(i)}
     return {str(a.id): a.name for a in Agency.objects.filter(id__in=wanted)}
-
-
-def is_uuid_text(value: Any) -> bool:
-    try:
-        UUID(str(value))
-    except ValueError:
-        return False
-    return True
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
