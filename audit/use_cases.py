@@ -44,9 +44,9 @@ from core.exceptions import Conflict, PolicyViolation, RoleNotPermitted
 from core.pagination import PageRequest, visible_page
 from core.serializers import timestamp
 from referrals.models import Person, Referral
-from referrals.selectors import referral_get_visible
+from referrals.selectors import parties_of, referral_get_visible
 from sharing_policies.naming import Naming, naming_in_referral
-from sharing_policies.selectors import decision_inputs, parties_of
+from sharing_policies.selectors import decision_inputs
 
 NEWEST_FIRST = ("-at", "-id")
 

@@ -13,11 +13,10 @@ from django.utils import timezone
 from core.serializers import timestamp
 from core.vocabulary import Category
 from referrals.models import Referral, Report
-from referrals.selectors import updated_at_seen
+from referrals.selectors import parties_of, updated_at_seen
 from referrals.serializers import age_on
 from sharing_policies.decision import Decision
 from sharing_policies.naming import Naming, may_name_partner_service, naming_in_referral
-from sharing_policies.selectors import parties_of
 
 
 def referral_naming(referral: Referral, decision: Decision) -> Naming:

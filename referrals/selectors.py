@@ -10,7 +10,7 @@ from core.exceptions import Gone, NotAParty
 from core.serializers import timestamp
 from core.vocabulary import Category
 from referrals.models import Amendment, PartnerDisclosure, Programme, Referral, Report
-from sharing_policies.decision import Decision
+from sharing_policies.decision import Decision, ReferralParties
 
 # Category -> the annotation of referral_queryset() that says when an amendment last changed it.
 AMENDED_AT = {
@@ -26,6 +26,18 @@ def last_amended(category: Category) -> Subquery:
         Amendment.objects.filter(referral=OuterRef("pk"), changes__has_key=category.value)
         .order_by("-at")
         .values("at")[:1]
+    )
+
+
+def parties_of(referral: Referral) -> ReferralParties:
+    """Who the referral's parties are, as the disclosure decision takes them (its prefetched
+    observers and disclosures: no query of its own on a referral_queryset() row)."""
+    return ReferralParties(
+        referrer=referral.referrer_id,
+        provider=referral.provider_id,
+        partner_service=referral.partner_service_id,
+        observers=frozenset(a.id for a in referral.observers.all()),
+        disclosure_suppliers=frozenset(d.supplier_id for d in referral.disclosures.all()),
     )
 
 

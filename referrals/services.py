@@ -43,11 +43,10 @@ from referrals.models import (
     Status,
     Transition,
 )
-from referrals.selectors import referral_lock_visible
+from referrals.selectors import parties_of, referral_lock_visible
 from referrals.states import OPEN_STATUSES, REPORT_KINDS, moves_from
 from sharing_policies.decision import Role, roles_of
 from sharing_policies.naming import named_to_nobody_in_particular
-from sharing_policies.selectors import parties_of, parties_seeing
 
 logger = logging.getLogger(__name__)
 
@@ -522,15 +521,6 @@ def referral_amend(
         changes=recorded,
     )
     return amendment
-
-
-def amendment_recipients(
-    *, referral: Referral, categories: set[str], purposes: Iterable[str]
-) -> list[Agency]:
-    """The parties that may see at least one changed category, for one of these purposes:
-    decided from one load of their agreements and the referral's consents (a fixed number of
-    queries, whatever the number of parties and purposes)."""
-    return parties_seeing(referral, categories, purposes=purposes)
 
 
 def partner_contact_task_open(*, referral: Referral) -> PartnerContactTask:

@@ -35,7 +35,7 @@ from referrals.models import Event, EventType, PartnerContactTask, Programme, Re
 from referrals.representation import referral_naming, render_referral, render_report
 from referrals.serializers import ProgrammeSerializer, check_risk_level
 from sharing_policies.decision import Decision
-from sharing_policies.selectors import DecisionInputs, consents_on, decision_inputs
+from sharing_policies.selectors import DecisionInputs, consents_on, decision_inputs, parties_seeing
 
 # What the narrower endpoints answer with (their access records name only these).
 REPORTS_ANSWER = frozenset({Category.REFERRAL_ADMIN, Category.PROGRAMME_PROGRESS})
@@ -257,9 +257,9 @@ def referral_amend(
         )
         referral = visible(context, referral_id)
         if amendment is not None:
-            recipients = services.amendment_recipients(
-                referral=referral, categories=set(amendment.changes), purposes=PURPOSE_VALUES
-            )
+            # The parties that may see a changed category for some purpose: one load of their
+            # agreements and the referral's consents, whatever the parties and purposes.
+            recipients = parties_seeing(referral, set(amendment.changes), purposes=PURPOSE_VALUES)
             events_raise(
                 referral=referral,
                 recipients=dict.fromkeys((a.id for a in recipients), EventType.AMENDMENT),

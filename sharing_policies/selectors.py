@@ -17,19 +17,10 @@ from django.utils import timezone
 from agencies.models import Agency
 from consent.models import Consent
 from referrals.models import Referral
+from referrals.selectors import parties_of
 from sharing_policies import decision
-from sharing_policies.decision import Decision, ReferralParties, Requester, decide
+from sharing_policies.decision import Decision, Requester, decide
 from sharing_policies.models import AgreementVersion
-
-
-def parties_of(referral: Referral) -> ReferralParties:
-    return ReferralParties(
-        referrer=referral.referrer_id,
-        provider=referral.provider_id,
-        partner_service=referral.partner_service_id,
-        observers=frozenset(a.id for a in referral.observers.all()),
-        disclosure_suppliers=frozenset(d.supplier_id for d in referral.disclosures.all()),
-    )
 
 
 def current_agreement_versions() -> QuerySet[AgreementVersion]:

@@ -27,7 +27,7 @@ from core.pagination import PageRequest, visible_page
 from core.serializers import timestamp
 from core.vocabulary import Category
 from referrals.models import Referral
-from referrals.selectors import referral_get_visible, referral_queryset
+from referrals.selectors import parties_of, referral_get_visible, referral_queryset
 from sharing_policies import services
 from sharing_policies.decision import Decision
 from sharing_policies.models import Agreement, AgreementVersion
@@ -37,7 +37,6 @@ from sharing_policies.selectors import (
     agency_kinds,
     current_agreement_versions,
     decision_inputs,
-    parties_of,
 )
 
 AGREEMENT_CURSOR_ORDERING = ("-created_at", "-id")
