@@ -50,15 +50,36 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @cache
 def openapi_schema() -> dict[str, Any]:
-    return yaml.safe_load(SCHEMA_PATH.read_text())
+    # libyaml's loader where PyYAML has it (a second per test process, against the pure one).
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(SCHEMA_PATH.read_text(), Loader=loader)  # noqa: S506 (a safe loader)
+
+
+@cache
+def operation_patterns() -> list[tuple[re.Pattern[str], dict[str, Any]]]:
+    """Each path of the schema as a pattern, literal paths before templated ones (/explain/ is
+    not an {agreement_id})."""
+    paths = sorted(openapi_schema()["paths"].items(), key=lambda item: item[0].count("{"))
+    return [
+        (re.compile("^" + re.sub(r"\{[^/]+\}", "[^/]+", template) + "$"), operations)
+        for template, operations in paths
+    ]
+
+
+# One validator per response schema of the (cached, never changed) committed schema, by its id.
+VALIDATORS: dict[int, OAS31Validator] = {}
+
+
+def validator_for(schema: dict[str, Any]) -> OAS31Validator:
+    if id(schema) not in VALIDATORS:
+        root = {**schema, "components": openapi_schema()["components"]}
+        VALIDATORS[id(schema)] = OAS31Validator(root)
+    return VALIDATORS[id(schema)]
 
 
 def operation_for(path: str, method: str) -> dict[str, Any] | None:
-    # Literal paths before templated ones: /explain/ is not an {agreement_id}.
-    paths = sorted(openapi_schema()["paths"].items(), key=lambda item: item[0].count("{"))
-    for template, operations in paths:
-        pattern = "^" + re.sub(r"\{[^/]+\}", "[^/]+", template) + "$"
-        if re.match(pattern, path):
+    for pattern, operations in operation_patterns():
+        if pattern.match(path):
             return operations.get(method.lower())
     return None
 
@@ -77,8 +98,7 @@ def assert_matches_schema(response: Any, method: str, path: str) -> None:
     if not documented.get("content"):
         return
     assert content_type in documented["content"], f"undocumented content type {content_type}"
-    schema = documented["content"][content_type]["schema"]
-    root = {**schema, "components": openapi_schema()["components"]}
+    validator = validator_for(documented["content"][content_type]["schema"])
     if getattr(response, "streaming", False):
         # Read the stream once and keep it, so that the test can read it too.
         body = b"".join(response.streaming_content)
@@ -86,9 +106,9 @@ def assert_matches_schema(response: Any, method: str, path: str) -> None:
     else:
         body = response.content
     if content_type.endswith("json"):
-        OAS31Validator(root).validate(json.loads(body))
+        validator.validate(json.loads(body))
     else:
-        OAS31Validator(root).validate(body.decode())
+        validator.validate(body.decode())
 
 
 class SchemaCheckedClient(APIClient):
