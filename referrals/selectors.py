@@ -1,6 +1,7 @@
 """Reads of referrals, always scoped to what the calling agency is party to."""
 
 from datetime import datetime
+from functools import cache
 from typing import Any
 from uuid import UUID
 
@@ -41,13 +42,20 @@ def parties_of(referral: Referral) -> ReferralParties:
     )
 
 
-def referral_queryset() -> QuerySet[Referral]:
-    """Everything a referral's view needs, in a fixed number of queries for any page size."""
+@cache
+def referral_base_queryset() -> QuerySet[Referral]:
+    # Built once: resolving its nine subqueries took a third of a read's time (a profile of
+    # GET referrals/{id}/). Never evaluated itself; each caller gets a fresh clone of it.
     return (
         Referral.objects.select_related("programme")
         .prefetch_related("observers", "disclosures", "reports")
         .annotate(**{name: last_amended(category) for category, name in AMENDED_AT.items()})
     )
+
+
+def referral_queryset() -> QuerySet[Referral]:
+    """Everything a referral's view needs, in a fixed number of queries for any page size."""
+    return referral_base_queryset().all()
 
 
 def party_filter(agency_id: UUID) -> Q:
