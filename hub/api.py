@@ -271,8 +271,11 @@ class HubViewMixin:
     def record_refusal(self, request: Request, status_code: int) -> None:
         """Who tried what: a refused request about a referral is found by that referral."""
         tried = getattr(self, "kwargs", {}).get("referral_id")
+        # The context's origin once `initial` built it; a request refused before that (no
+        # token, no scope, no valid purpose) has only its own.
+        context = getattr(request, "hub_context", None)
         record_refused(
-            origin=Origin.of(request._request, Channel.API),
+            origin=context.origin if context else Origin.of(request._request, Channel.API),
             actor=getattr(request._request, "actor", None),
             status=status_code,
             purpose=getattr(request, "declared_purpose", ""),
