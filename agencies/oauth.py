@@ -4,6 +4,7 @@ and what an authorization code issued is revoked when the code is used again."""
 import hashlib
 from typing import Any
 
+from oauth2_provider.models import AccessToken
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749 import errors
 
@@ -12,6 +13,18 @@ from agencies.authentication import is_staff_of
 
 
 class HubOAuth2Validator(OAuth2Validator):
+    def _load_access_token(self, token: str) -> AccessToken | None:
+        # DOT's lookup (by the token's SHA-256), with what every authenticated request reads
+        # next: the client's agency (AgencyTokenAuthentication) and a person's membership
+        # (is_staff_of). One query instead of three; a deactivation still shows at once.
+        return (
+            AccessToken.objects.select_related(
+                "application", "application__agency", "user", "user__membership"
+            )
+            .filter(token_checksum=hashlib.sha256(token.encode("utf-8")).hexdigest())
+            .first()
+        )
+
     def validate_code(
         self, client_id: str, code: str, client: Any, request: Any, *args: Any, **kwargs: Any
     ) -> bool:
