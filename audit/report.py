@@ -17,7 +17,7 @@ from audit.selectors import indexed
 from core.serializers import timestamp
 from core.vocabulary import PARTNER_CATEGORIES, Category
 from referrals.models import Person, Referral
-from referrals.representation import RENDERERS
+from referrals.representation import ReferralSerializer, reader_context
 from sharing_policies.decision import OWN_DATA, Decision
 from sharing_policies.naming import Naming
 from sharing_policies.selectors import agencies_led_to, agency_kinds
@@ -49,7 +49,9 @@ def held_data(referral: Referral, role: str) -> dict[str, Any]:
         withheld=(),
         disclosure_entries_from=frozenset(d.supplier_id for d in referral.disclosures.all()),
     )
-    data = {str(c): RENDERERS[c][1](referral, everything) for c in categories}
+    shape = ReferralSerializer(referral, context=reader_context(referral, everything))
+    rendered = shape.by_category()
+    data = {str(c): rendered[c] for c in categories}
     if Category.PARTNER_DISCLOSURES in categories:
         entries = data[Category.PARTNER_DISCLOSURES]
         suppliers = {e["id"]: referral_supplier(e["supplier"]) for e in entries}

@@ -1,8 +1,9 @@
-"""Request bodies (validated strictly) and the documented shape of responses.
+"""Request bodies, validated strictly, and the programme (one shape both ways).
 
-A referral response is built by `referrals.representation` from the disclosure decision;
-the response serializers here describe that shape for the OpenAPI schema, where every
-category's key is optional because a withheld category has no key at all.
+Responses about referrals are rendered by `referrals.representation`, one serializer per shape.
+The serializers here that validate stored JSON on its way in (a man's identity, the offence,
+risk, the partner's details, children, disclosures) also document it on its way out: it is
+served as stored.
 """
 
 import datetime
@@ -13,8 +14,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from core.serializers import StrictModelSerializer, StrictSerializer
-from core.vocabulary import CATEGORY_VALUES, WITHHOLD_REASON_VALUES
-from referrals.models import Approach, EventType, Modality, Programme, Status
+from referrals.models import Approach, Modality, Programme, Status
 from referrals.states import REASON_CODES, RISK_LEVELS, RISK_TOOL_ALIASES, RISK_TOOLS
 
 SHORT = 200
@@ -288,50 +288,6 @@ class ReferralCreateSerializer(StrictSerializer):
     children = ChildSerializer(many=True, required=False, max_length=30)
 
 
-# --- Referral responses (documentation of what representation.py builds) ------------------------
-
-
-class WithheldSerializer(serializers.Serializer):
-    category = serializers.ChoiceField(choices=CATEGORY_VALUES)
-    reason = serializers.ChoiceField(choices=WITHHOLD_REASON_VALUES)
-
-
-class ProgrammeProgressSerializer(serializers.Serializer):
-    reports = serializers.ListField(
-        child=serializers.DictField(),
-        help_text="The provider's reports: assessment, attendance, risk changes, completion.",
-    )
-
-
-class ReferralSerializer(serializers.Serializer):
-    """A referral as the caller may see it: the key of every disclosed category, no other."""
-
-    id = serializers.UUIDField()
-    status = serializers.ChoiceField(choices=Status.choices)
-    referrer = serializers.CharField()
-    provider = serializers.CharField()
-    observers = serializers.ListField(child=serializers.CharField())
-    programme = serializers.UUIDField()
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
-    partner_service = serializers.CharField(
-        required=False,
-        allow_null=True,
-        help_text="Part of `partner.identity`; the partner service itself always sees it.",
-    )
-    subject = SubjectSerializer(required=False)
-    offence = OffenceSerializer(required=False, allow_null=True)
-    risk = RiskSerializer(required=False, allow_null=True)
-    programme_progress = ProgrammeProgressSerializer(required=False)
-    partner = PartnerSerializer(required=False)
-    children = ChildViewSerializer(many=True, required=False)
-    withheld = WithheldSerializer(
-        many=True,
-        help_text="Every category not disclosed to the caller, with the first reason that "
-        "applies; never its content.",
-    )
-
-
 # --- The lifecycle -------------------------------------------------------------------------------
 
 
@@ -346,48 +302,6 @@ class TransitionRequestSerializer(StrictSerializer):
         max_length=2000,
         required=False,
         help_text="Required with a reason_code. Never what the partner said.",
-    )
-
-
-class HistoryEntrySerializer(serializers.Serializer):
-    type = serializers.ChoiceField(choices=["transition", "amendment"])
-    id = serializers.UUIDField()
-    at = serializers.DateTimeField()
-    by = serializers.CharField(help_text="The agency that made the move or the amendment.")
-    from_status = serializers.ChoiceField(choices=Status.choices, required=False)
-    to_status = serializers.ChoiceField(choices=Status.choices, required=False)
-    reason_code = serializers.CharField(allow_null=True, required=False)
-    reason = serializers.CharField(allow_null=True)
-    changes = serializers.DictField(
-        required=False,
-        help_text="Amendments: {category: {old, new}}, only for categories you may see.",
-    )
-
-
-class HistorySerializer(serializers.Serializer):
-    results = HistoryEntrySerializer(many=True)
-
-
-class MoveSerializer(serializers.Serializer):
-    to = serializers.ChoiceField(choices=Status.choices)
-    by = serializers.ChoiceField(choices=["provider", "referrer"])
-    requires = serializers.ListField(child=serializers.CharField())
-
-    def get_fields(self) -> dict[str, serializers.Field]:
-        # "from" is a Python keyword, so the field is added here.
-        return {"from": serializers.ChoiceField(choices=Status.choices), **super().get_fields()}
-
-
-class StatesSerializer(serializers.Serializer):
-    statuses = serializers.ListField(child=serializers.ChoiceField(choices=Status.choices))
-    open = serializers.ListField(child=serializers.ChoiceField(choices=Status.choices))
-    initial = serializers.ChoiceField(choices=Status.choices)
-    moves = MoveSerializer(many=True)
-    reason_codes = serializers.ListField(child=serializers.CharField())
-    report_kinds = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
-    risk_tools = serializers.DictField(
-        child=serializers.ListField(child=serializers.ChoiceField(choices=RISK_LEVELS)),
-        help_text="Each risk tool and its levels, lowest first.",
     )
 
 
@@ -438,35 +352,7 @@ REPORT_SERIALIZERS: dict[str, type[StrictSerializer]] = {
 }
 
 
-class ReportSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    kind = serializers.ChoiceField(choices=list(REPORT_SERIALIZERS))
-    written_at = serializers.DateTimeField()
-    suitable = serializers.BooleanField(required=False)
-    session_date = serializers.DateField(required=False)
-    attendance = serializers.ChoiceField(choices=ATTENDANCE, required=False)
-    level = serializers.ChoiceField(choices=RISK_LEVELS, required=False)
-    tool = serializers.ChoiceField(choices=list(RISK_TOOLS), required=False)
-    urgent = serializers.BooleanField(required=False)
-    completed = serializers.BooleanField(required=False)
-    summary = serializers.CharField(required=False)
-
-
-class ReportListSerializer(serializers.Serializer):
-    results = ReportSerializer(many=True)
-    withheld = WithheldSerializer(many=True)
-
-
 # --- The change feed -----------------------------------------------------------------------------
-
-
-class EventSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    position = serializers.IntegerField(help_text="Its place in your feed: pass it as `after`.")
-    type = serializers.ChoiceField(choices=EventType.choices)
-    referral = serializers.UUIDField()
-    at = serializers.DateTimeField()
-    about = serializers.DictField(help_text="Ids and types only: fetch the resource to see it.")
 
 
 class EventQuerySerializer(StrictSerializer):
@@ -474,13 +360,6 @@ class EventQuerySerializer(StrictSerializer):
         min_value=0, required=False, default=0, help_text="The last position you have seen."
     )
     page_size = serializers.IntegerField(min_value=1, max_value=500, required=False, default=100)
-
-
-class EventPageSerializer(serializers.Serializer):
-    results = EventSerializer(many=True)
-    next = serializers.URLField(
-        allow_null=True, help_text="Where to poll next; null when there is nothing new yet."
-    )
 
 
 class ReferralFilterSerializer(StrictSerializer):
@@ -527,10 +406,3 @@ class ContactAttemptSerializer(StrictSerializer):
     attempted_at = serializers.DateTimeField(validators=[not_in_future_moment])
     outcome = serializers.ChoiceField(choices=CONTACT_OUTCOMES)
     notes = serializers.CharField(max_length=LONG, required=False, allow_blank=True)
-
-
-class PartnerContactTaskSerializer(serializers.Serializer):
-    task = serializers.DictField(help_text="`id`, `created_at`.")
-    partner = PartnerSerializer(required=False, help_text="As the disclosure decision allows.")
-    attempts = DisclosureSerializer(many=True)
-    withheld = WithheldSerializer(many=True)

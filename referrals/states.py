@@ -53,13 +53,10 @@ class Move:
     by: Role
     needs_reason: bool = False
 
-    def as_document(self) -> dict[str, object]:
-        return {
-            "from": self.source.value,
-            "to": self.target.value,
-            "by": self.by.value,
-            "requires": ["reason_code", "reason"] if self.needs_reason else [],
-        }
+    @property
+    def requires(self) -> tuple[str, ...]:
+        """What a transition body must carry for this move."""
+        return ("reason_code", "reason") if self.needs_reason else ()
 
 
 # The provider moves its own referrals; the referrer withdraws them.
@@ -88,13 +85,26 @@ def moves_from(status: str) -> list[Move]:
     return [move for move in MOVES if move.source == status]
 
 
-def states_document() -> dict[str, object]:
-    return {
-        "statuses": [s.value for s in Status],
-        "open": [s.value for s in OPEN_STATUSES],
-        "initial": Status.SUBMITTED.value,
-        "moves": [move.as_document() for move in MOVES],
-        "reason_codes": list(REASON_CODES),
-        "report_kinds": {status.value: list(REPORT_KINDS.get(status, ())) for status in Status},
-        "risk_tools": {tool: list(levels) for tool, levels in RISK_TOOLS.items()},
-    }
+@dataclass(frozen=True)
+class Lifecycle:
+    """The whole table, as `referrals/states/` serves it (referrals.representation's
+    StatesSerializer)."""
+
+    statuses: tuple[Status, ...]
+    open: tuple[Status, ...]
+    initial: Status
+    moves: tuple[Move, ...]
+    reason_codes: tuple[str, ...]
+    report_kinds: dict[Status, tuple[str, ...]]
+    risk_tools: dict[str, tuple[str, ...]]
+
+
+LIFECYCLE = Lifecycle(
+    statuses=tuple(Status),
+    open=OPEN_STATUSES,
+    initial=Status.SUBMITTED,
+    moves=MOVES,
+    reason_codes=REASON_CODES,
+    report_kinds={status: REPORT_KINDS.get(status, ()) for status in Status},
+    risk_tools=RISK_TOOLS,
+)

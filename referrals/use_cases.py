@@ -21,7 +21,6 @@ from core.conditional import check_if_match, etag_of
 from core.context import RequestContext, Served
 from core.exceptions import NotAParty
 from core.pagination import PageRequest, visible_page
-from core.serializers import timestamp
 from core.vocabulary import (
     PARTNER_CATEGORIES,
     PURPOSE_VALUES,
@@ -32,7 +31,15 @@ from core.vocabulary import (
 from referrals import selectors, services
 from referrals.events import events_raise
 from referrals.models import Event, EventType, PartnerContactTask, Programme, Referral
-from referrals.representation import referral_naming, render_referral, render_report
+from referrals.representation import (
+    EventPageSerializer,
+    HistorySerializer,
+    PartnerContactTaskSerializer,
+    ReportListSerializer,
+    ReportSerializer,
+    reader_context,
+    render_referral,
+)
 from referrals.serializers import ProgrammeSerializer, check_risk_level
 from sharing_policies.decision import Decision
 from sharing_policies.selectors import DecisionInputs, consents_on, decision_inputs, parties_seeing
@@ -47,7 +54,6 @@ PARTNER_CONTACT_ANSWER = frozenset(
         Category.PARTNER_DISCLOSURES,
     }
 )
-PARTNER_CONTACT_WITHHELD = ("partner.identity", "partner.contact", "partner.disclosures")
 
 REFERRAL_CURSOR_ORDERING = ("-created_at", "-id")
 OLDEST_FIRST = ("created_at", "id")
@@ -63,33 +69,47 @@ def inputs_for(context: RequestContext, referral_ids: list[UUID]) -> DecisionInp
     )
 
 
-def minimised(
+def noted(
     referral: Referral,
     decision: Decision,
     details: AccessDetails,
     *,
     answers: frozenset[Category] | None = None,
-) -> dict[str, Any]:
-    """The reader's view of a referral (DESIGN.md, *The disclosure decision*), noted in
-    `details` for the access record. An operation that answers with only some categories
-    (`answers`) records only those as disclosed."""
+) -> Decision:
+    """Notes in `details`, for the access record, what this decision discloses of the referral.
+    An operation that answers with only some categories (`answers`) records only those."""
     recorded = decision if answers is None else decision.limited_to(answers)
     persons = [referral.subject_id] if recorded.disclosed & SUBJECT_CATEGORIES else []
     if referral.partner_id and recorded.disclosed & PARTNER_CATEGORIES:
         persons.append(referral.partner_id)
     details.add(referral.id, recorded, persons)
+    return decision
+
+
+def minimised(referral: Referral, decision: Decision, details: AccessDetails) -> dict[str, Any]:
+    """The reader's view of a referral (DESIGN.md, *The disclosure decision*), noted in
+    `details` for the access record."""
+    noted(referral, decision, details)
     return render_referral(referral, decision)
 
 
-def decided_view(
+def decided(
     context: RequestContext,
     referral: Referral,
     details: AccessDetails,
     *,
     answers: frozenset[Category] | None = None,
-) -> tuple[dict[str, Any], Decision]:
+) -> Decision:
+    """The caller's disclosure decision on the referral, noted in `details`."""
     decision = inputs_for(context, [referral.id]).decide(referral)
-    return minimised(referral, decision, details, answers=answers), decision
+    return noted(referral, decision, details, answers=answers)
+
+
+def decided_view(
+    context: RequestContext, referral: Referral, details: AccessDetails
+) -> tuple[dict[str, Any], Decision]:
+    decision = decided(context, referral, details)
+    return render_referral(referral, decision), decision
 
 
 def visible(context: RequestContext, referral_id: UUID) -> Referral:
@@ -292,8 +312,8 @@ def referral_history(context: RequestContext, referral_id: UUID) -> Served:
     details = AccessDetails()
     with transaction.atomic():
         referral = visible(context, referral_id)
-        _, decision = decided_view(context, referral, details)
-        body = {"results": history_of(referral, decision)}
+        decision = decided(context, referral, details)
+        body = history_of(referral, decision)
         return served(context, details, body, etag=False)
 
 
@@ -304,48 +324,12 @@ def referral_overview(context: RequestContext, referral_id: UUID) -> Served:
     with transaction.atomic():
         referral = visible(context, referral_id)
         view, decision = decided_view(context, referral, details)
-        body = {"referral": view, "history": history_of(referral, decision)}
+        body = {"referral": view, "history": history_of(referral, decision)["results"]}
         return served(context, details, body, etag=False)
 
 
-def history_of(referral: Referral, decision: Decision) -> list[dict[str, Any]]:
-    naming = referral_naming(referral, decision)
-    moves = [
-        {
-            "type": "transition",
-            "id": str(t.id),
-            "at": timestamp(t.at),
-            "by": naming.agency(t.by_id),
-            "from_status": t.from_status,
-            "to_status": t.to_status,
-            "reason_code": t.reason_code or None,
-            "reason": t.reason or None,
-        }
-        for t in referral.transitions.all()
-    ]
-    amendments = []
-    for amendment in referral.amendments.all():
-        seen = {
-            category: change
-            for category, change in amendment.changes.items()
-            if decision.sees(category)
-        }
-        if seen:
-            amendments.append(
-                {
-                    "type": "amendment",
-                    "id": str(amendment.id),
-                    "at": timestamp(amendment.at),
-                    "by": naming.agency(amendment.by_id),
-                    "changes": seen,
-                    # Free text about every category changed: shown only to who sees them
-                    # all (a reason may speak of her contact).
-                    "reason": (amendment.reason or None)
-                    if len(seen) == len(amendment.changes)
-                    else None,
-                }
-            )
-    return sorted(moves + amendments, key=lambda e: e["at"])
+def history_of(referral: Referral, decision: Decision) -> dict[str, Any]:
+    return HistorySerializer(referral, context=reader_context(referral, decision)).data
 
 
 # --- Reports back ----------------------------------------------------------------------------
@@ -357,10 +341,8 @@ def reports_read(context: RequestContext, referral_id: UUID) -> Served:
     details = AccessDetails()
     with transaction.atomic():
         referral = visible(context, referral_id)
-        view, _ = decided_view(context, referral, details, answers=REPORTS_ANSWER)
-        progress = view.get("programme_progress", {"reports": []})
-        withheld = [w for w in view["withheld"] if w["category"] == "programme.progress"]
-        body = {"results": progress["reports"], "withheld": withheld}
+        decision = decided(context, referral, details, answers=REPORTS_ANSWER)
+        body = ReportListSerializer(referral, context=reader_context(referral, decision)).data
         return served(context, details, body, etag=False)
 
 
@@ -369,7 +351,8 @@ def report_create(context: RequestContext, referral_id: UUID, data: dict[str, An
     with transaction.atomic():
         report = services.report_write(referral_id=referral_id, data=data, actor=context.actor)
         details = AccessDetails(referrals=[referral_id])
-        return served(context, details, render_report(report), status=201, etag=False)
+        body = ReportSerializer(report).data
+        return served(context, details, body, status=201, etag=False)
 
 
 # --- The change feed -------------------------------------------------------------------------
@@ -387,19 +370,8 @@ def event_feed(
             )[:size]
         )
         details = AccessDetails(referrals=list(dict.fromkeys(e.referral_id for e in events)))
-        results = [
-            {
-                "id": str(e.id),
-                "position": e.position,
-                "type": e.type,
-                "referral": str(e.referral_id),
-                "at": timestamp(e.at),
-                "about": e.about,
-            }
-            for e in events
-        ]
-        body = {"results": results, "next": link(events[-1].position) if events else None}
-        return served(context, details, body, etag=False)
+        page = {"results": events, "next": link(events[-1].position) if events else None}
+        return served(context, details, EventPageSerializer(page).data, etag=False)
 
 
 # --- The partner-contact task ----------------------------------------------------------------
@@ -412,8 +384,9 @@ def partner_contact_read(context: RequestContext, referral_id: UUID) -> Served:
         # The referral first: once erased, its task is gone too, and its parties hear 410.
         referral = visible(context, referral_id)
         task = services.partner_contact_task_of(referral_id=referral_id, actor=context.actor)
-        view, _ = decided_view(context, referral, details, answers=PARTNER_CONTACT_ANSWER)
-        return served(context, details, partner_contact_document(task, view), etag=False)
+        decision = decided(context, referral, details, answers=PARTNER_CONTACT_ANSWER)
+        body = partner_contact_document(task, referral, decision)
+        return served(context, details, body, etag=False)
 
 
 def partner_contact_attempt(
@@ -427,19 +400,14 @@ def partner_contact_attempt(
         task = services.partner_contact_task_of(referral_id=referral_id, actor=context.actor)
         services.partner_contact_attempt_record(task=task, data=data, actor=context.actor)
         referral = visible(context, referral_id)
-        view, _ = decided_view(context, referral, details, answers=PARTNER_CONTACT_ANSWER)
-        body = partner_contact_document(task, view)
+        decision = decided(context, referral, details, answers=PARTNER_CONTACT_ANSWER)
+        body = partner_contact_document(task, referral, decision)
         return served(context, details, body, status=201, etag=False)
 
 
-def partner_contact_document(task: PartnerContactTask, view: dict[str, Any]) -> dict[str, Any]:
+def partner_contact_document(
+    task: PartnerContactTask, referral: Referral, decision: Decision
+) -> dict[str, Any]:
     """The task, the partner's details as the decision allows, and the attempts recorded."""
-    partner = view.get("partner", {})
-    attempts = [e for e in partner.get("disclosures", []) if e.get("kind") == "contact_attempt"]
-    details = {k: v for k, v in partner.items() if k in ("identity", "contact")}
-    return {
-        "task": {"id": str(task.id), "created_at": timestamp(task.created_at)},
-        **({"partner": details} if details else {}),
-        "attempts": attempts,
-        "withheld": [w for w in view["withheld"] if w["category"] in PARTNER_CONTACT_WITHHELD],
-    }
+    shape = {"task": task, "referral": referral}
+    return PartnerContactTaskSerializer(shape, context=reader_context(referral, decision)).data

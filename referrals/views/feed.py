@@ -7,7 +7,8 @@ from rest_framework.response import Response
 
 from hub.api import HubViewMixin
 from referrals import use_cases
-from referrals.serializers import EventPageSerializer, EventQuerySerializer, EventSerializer
+from referrals.representation import EventPageSerializer, EventSerializer
+from referrals.serializers import EventQuerySerializer
 
 
 class EventFeedView(HubViewMixin, GenericAPIView):

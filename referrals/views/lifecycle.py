@@ -9,13 +9,9 @@ from rest_framework.response import Response
 
 from hub.api import HubViewMixin
 from referrals import use_cases
-from referrals.serializers import (
-    HistorySerializer,
-    ReferralSerializer,
-    StatesSerializer,
-    TransitionRequestSerializer,
-)
-from referrals.states import states_document
+from referrals.representation import HistorySerializer, ReferralSerializer, StatesSerializer
+from referrals.serializers import TransitionRequestSerializer
+from referrals.states import LIFECYCLE
 
 
 class StatesView(HubViewMixin, GenericAPIView):
@@ -28,7 +24,7 @@ class StatesView(HubViewMixin, GenericAPIView):
 
     @extend_schema(summary="The referral state machine", responses=StatesSerializer)
     def get(self, request: Request) -> Response:
-        return Response(states_document())
+        return Response(StatesSerializer(LIFECYCLE).data)
 
 
 class TransitionView(HubViewMixin, GenericAPIView):

@@ -9,7 +9,8 @@ from rest_framework.response import Response
 
 from hub.api import HubViewMixin
 from referrals import use_cases
-from referrals.serializers import ContactAttemptSerializer, PartnerContactTaskSerializer
+from referrals.representation import PartnerContactTaskSerializer
+from referrals.serializers import ContactAttemptSerializer
 
 
 class PartnerContactView(HubViewMixin, GenericAPIView):

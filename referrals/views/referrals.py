@@ -13,11 +13,11 @@ from rest_framework.response import Response
 from core.pagination import PageRequest
 from hub.api import EMERGENCY_HEADER, MIN_JUSTIFICATION_LENGTH, HubViewMixin
 from referrals import use_cases
+from referrals.representation import ReferralSerializer
 from referrals.serializers import (
     ReferralAmendSerializer,
     ReferralCreateSerializer,
     ReferralFilterSerializer,
-    ReferralSerializer,
 )
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"

@@ -10,7 +10,8 @@ from rest_framework.response import Response
 
 from hub.api import HubViewMixin
 from referrals import use_cases
-from referrals.serializers import REPORT_SERIALIZERS, ReportListSerializer, ReportSerializer
+from referrals.representation import ReportListSerializer, ReportSerializer
+from referrals.serializers import REPORT_SERIALIZERS
 
 
 class ReportsView(HubViewMixin, GenericAPIView):
