@@ -15,6 +15,7 @@ from core.serializers import (
     OptionalChoiceField,
     OptionalUUIDField,
     OutputSerializer,
+    StoredKeyOrder,
     StrictSerializer,
     TimestampField,
     derived,
@@ -109,12 +110,12 @@ class ExportFilterSerializer(AuditFilterSerializer):
         return fields
 
 
-class WithheldEntrySerializer(serializers.Serializer):
+class WithheldEntrySerializer(StoredKeyOrder, serializers.Serializer):
     category = serializers.ChoiceField(choices=CATEGORY_VALUES)
     reason = serializers.CharField()
 
 
-class BasisSerializer(OutputSerializer):
+class BasisSerializer(StoredKeyOrder, OutputSerializer):
     # One basis of a recorded disclosure as the reader sees it (a `SeenBasis`): its supplier,
     # agreement and consent null where they would lead to a victim service it may not be told
     # of. Context: `kinds`, agency id -> kind.
@@ -133,6 +134,9 @@ class BasisSerializer(OutputSerializer):
         help_text="The supplying agency; null for a victim service (see kind).",
     )
     supplier_kind = derived(serializers.ChoiceField, choices=AgencyKind.choices, allow_null=True)
+
+    def stored(self, seen: SeenBasis) -> dict[str, Any]:
+        return seen.basis
 
     def hidden(self, seen: SeenBasis) -> Collection[str]:
         return () if seen.named else ("agreement", "agreement_version", "consent", "supplier")
@@ -165,7 +169,7 @@ class ReviewSerializer(StrictSerializer):
     note = serializers.CharField(max_length=4000, help_text="What the review found and did.")
 
 
-class AccessBurstSerializer(serializers.Serializer):
+class AccessBurstSerializer(StoredKeyOrder, serializers.Serializer):
     count = serializers.IntegerField(min_value=1)
     first_at = serializers.DateTimeField()
     last_at = serializers.DateTimeField()

@@ -8,7 +8,13 @@ from rest_framework import serializers
 
 from agencies.models import AgencyKind
 from consent.models import Consent, DataSubject
-from core.serializers import OptionalCharField, StrictSerializer, TimestampField, derived
+from core.serializers import (
+    OptionalCharField,
+    StoredKeyOrder,
+    StrictSerializer,
+    TimestampField,
+    derived,
+)
 from core.vocabulary import CATEGORY_VALUES, PURPOSE_VALUES
 from sharing_policies.naming import Naming
 
@@ -67,7 +73,7 @@ class WithdrawalSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=2000)
 
 
-class ProvisionViewSerializer(ProvisionSerializer):
+class ProvisionViewSerializer(StoredKeyOrder, ProvisionSerializer):
     recipients = serializers.ListField(
         child=serializers.CharField(),
         required=False,

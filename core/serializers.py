@@ -1,6 +1,6 @@
 """Serializer building blocks shared by every API module."""
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -111,6 +111,19 @@ class OutputSerializer(serializers.Serializer):
                 None if attribute is None else field.to_representation(attribute)
             )
         return body
+
+
+class StoredKeyOrder:
+    # Renders a JSON object kept in a JSONField with its keys in their stored order, the
+    # fields it lacks after them: PostgreSQL's jsonb keeps keys in an order of its own (shorter
+    # first), and the API has always answered in that order. `stored(instance)` is the object.
+
+    def stored(self, instance: Any) -> Mapping[str, Any]:
+        return instance
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        body = super().to_representation(instance)  # type: ignore[misc]
+        return {**{key: body[key] for key in self.stored(instance) if key in body}, **body}
 
 
 def rendering(

@@ -12,6 +12,7 @@ from agencies.models import AgencyKind
 from core.serializers import (
     OptionalChoiceField,
     OutputSerializer,
+    StoredKeyOrder,
     StrictSerializer,
     TimestampField,
     derived,
@@ -29,7 +30,7 @@ from sharing_policies.naming import Naming
 from sharing_policies.services import review_overdue
 
 
-class GrantSerializer(StrictSerializer):
+class GrantSerializer(StoredKeyOrder, StrictSerializer):
     category = serializers.ChoiceField(choices=CATEGORY_VALUES)
     lawful_basis = serializers.ChoiceField(choices=LAWFUL_BASIS_VALUES)
 
