@@ -2,7 +2,8 @@
 
 The hub operator's DPO sees every record. Any other agency's DPO sees the records of its own
 requests and of the disclosures of data it supplied, limited to those categories (see
-`record_view`); a victim service that is not the reader is named only by its kind.
+`record_seen`; `AccessRecordSerializer` renders what it decides); a victim service that is not
+the reader is named only by its kind.
 """
 
 from collections.abc import Iterable, Iterator
@@ -15,7 +16,8 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from agencies.models import Agency, AgencyKind, Client, StaffMembership
 from audit.models import AccessIndexEntry, AccessRecord, IndexKind
-from core.serializers import timestamp
+from audit.serializers import AccessRecordSerializer, SeenBasis, SeenDecision, SeenRecord
+from core.serializers import rendering
 from core.vocabulary import Category
 from referrals.models import Referral
 from referrals.selectors import party_filter
@@ -256,11 +258,13 @@ def visible_records(
     whose record this DPO sees and whose visible projection matches the filters, in order."""
     records = [as_record(item) for item in items]
     facts = page_facts(records, reader)
-    views = (
-        (item, record_view(record, reader, facts))
+    render = rendering(AccessRecordSerializer, kinds=facts.kinds)
+    seen = (
+        (item, record_seen(record, reader, facts))
         for item, record in zip(items, records, strict=True)
     )
-    return [(i, v) for i, v in views if v is not None and visible_match(v, filters or {})]
+    views = ((item, render(s)) for item, s in seen if s is not None)
+    return [(i, v) for i, v in views if visible_match(v, filters or {})]
 
 
 def visible_match(view: dict[str, Any], filters: dict[str, Any]) -> bool:
@@ -300,8 +304,8 @@ def as_uuid(value: str | None) -> UUID | None:
     return UUID(value) if value else None
 
 
-def record_view(record: AccessRecord, reader: Reader, facts: PageFacts) -> dict[str, Any] | None:
-    """A record as this DPO may see it, or None when it may not see it at all. The hub
+def record_seen(record: AccessRecord, reader: Reader, facts: PageFacts) -> SeenRecord | None:
+    """What this DPO sees of a record, or None when it may not see it at all. The hub
     operator's sees all of it; another agency's sees its own requests (without the ids of
     persons it was not told who they are), and others' requests only as disclosures of the
     categories it supplied: no client, person, justification, address, query, method, path or
@@ -319,14 +323,14 @@ def record_view(record: AccessRecord, reader: Reader, facts: PageFacts) -> dict[
     if not own and not naming.names(requester):
         return None
 
-    def basis_view(basis: dict[str, Any]) -> dict[str, Any]:
-        supplier = basis.get("supplier")
-        view = {**basis, "supplier": supplier, "supplier_kind": facts.kinds.get(supplier or "")}
+    def basis_seen(basis: dict[str, Any]) -> SeenBasis:
+        # Not named where the supplier, or the agreement or consent, would lead back to a
+        # victim service.
         refs = (as_uuid(basis.get("agreement")), as_uuid(basis.get("consent")))
-        if not naming.basis_named(supplier=as_uuid(supplier), refs=refs, led=facts.led):
-            # The supplier, or the agreement or consent, would lead back to a victim service.
-            view.update(supplier=None, agreement=None, agreement_version=None, consent=None)
-        return view
+        supplier = as_uuid(basis.get("supplier"))
+        return SeenBasis(
+            basis, named=naming.basis_named(supplier=supplier, refs=refs, led=facts.led)
+        )
 
     decisions = []
     for decision in record.decisions:
@@ -334,59 +338,27 @@ def record_view(record: AccessRecord, reader: Reader, facts: PageFacts) -> dict[
         if not own and not bases:
             continue
         decisions.append(
-            {
-                "referral": decision["referral"],
-                "disclosed": decision["disclosed"]
-                if own
-                else sorted({b["category"] for b in bases}),
-                "withheld": decision["withheld"] if own else [],
-                "bases": [basis_view(b) for b in bases],
-            }
+            SeenDecision(
+                referral=decision["referral"],
+                disclosed=decision["disclosed"] if own else sorted({b["category"] for b in bases}),
+                withheld=decision["withheld"] if own else [],
+                bases=[basis_seen(b) for b in bases],
+            )
         )
-    review = getattr(record, "review", None) if own else None
-    return {
-        "id": str(record.id),
-        "at": timestamp(record.at),
-        "agency": record.agency_ref or None if naming.names(requester) else None,
-        "agency_kind": record.agency_kind or None,
-        "client": (record.client or None) if own else None,
-        "person": (record.person or None) if own else None,
-        "purpose": record.purpose or None,
-        "justification": (record.justification or None) if own else None,
-        "flagged": record.flagged,
-        "method": record.method if own else None,
-        "path": record.path if own else None,
-        "query": record.query if own else None,
-        "status": record.status if own else None,
-        "outcome": record.outcome,
-        "channel": record.channel or "api",
-        "tried": (record.tried or None) if own else None,
-        "burst": record.burst if own else None,
-        "ip": record.ip if own else None,
-        "request_id": record.request_id if own else None,
-        "referrals": record.referrals if own else [d["referral"] for d in decisions],
-        "persons": record.persons
-        if everything
-        else identified_persons(record, facts)
-        if own
-        else [],
-        "disclosed": record.disclosed
-        if own
-        else sorted({c for d in decisions for c in d["disclosed"]}),
-        "withheld": record.withheld if own else [],
-        "decisions": decisions,
-        "review": review_view(review) if review else None,
-    }
+    return SeenRecord(
+        record=record,
+        in_full=own,
+        agency_named=naming.names(requester),
+        persons=record.persons if everything else identified_persons(record, facts) if own else [],
+        decisions=decisions,
+    )
 
 
-def review_view(review: Any) -> dict[str, Any]:
-    return {
-        "at": timestamp(review.at),
-        "agency": str(review.agency_id),
-        "client": review.client,
-        "person": review.person or None,
-        "note": review.note,
-    }
+def record_view(record: AccessRecord, reader: Reader, facts: PageFacts) -> dict[str, Any] | None:
+    """A record as this DPO may see it (`record_seen`, rendered by `AccessRecordSerializer`),
+    or None when it may not see it at all."""
+    seen = record_seen(record, reader, facts)
+    return None if seen is None else rendering(AccessRecordSerializer, kinds=facts.kinds)(seen)
 
 
 def record_accessible(reader: Reader, record_id: UUID) -> AccessRecord | None:

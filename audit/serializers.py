@@ -1,14 +1,66 @@
 """Bodies of the audit endpoints: the DPO search's filters, access records as a DPO sees them,
 reviews, the chain's verification, a referral's accesses and the subject-access report."""
 
+from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 from rest_framework import serializers
 
 from agencies.models import AgencyKind
-from audit.models import Outcome
-from core.serializers import StrictSerializer
+from audit.models import AccessRecord, Outcome
+from core.serializers import (
+    OptionalCharField,
+    OptionalChoiceField,
+    OptionalUUIDField,
+    OutputSerializer,
+    StoredKeyOrder,
+    StrictSerializer,
+    TimestampField,
+    derived,
+)
 from core.vocabulary import CATEGORY_VALUES, PURPOSE_VALUES
+from sharing_policies.serializers import NamedAgencyField
+
+# --- What a reader sees, as the selectors decide it; the serializers below render it ------------
+
+
+@dataclass(frozen=True)
+class SeenBasis:
+    basis: dict[str, Any]  # as recorded
+    named: bool  # its supplier, agreement and consent lead to no agency hidden from the reader
+
+
+@dataclass(frozen=True)
+class SeenDecision:
+    """A recorded disclosure decision on one referral, as far as the reader sees it."""
+
+    referral: str
+    disclosed: list[str]
+    withheld: list[dict[str, str]]
+    bases: list[SeenBasis]
+
+
+@dataclass(frozen=True)
+class SeenRecord:
+    """What one DPO sees of one access record (audit.selectors.record_seen)."""
+
+    record: AccessRecord
+    in_full: bool  # its own agency's request, or the hub operator's DPO reading
+    agency_named: bool  # the requester may be named to the reader
+    persons: list[str]  # the persons whose ids the reader may be given
+    decisions: list[SeenDecision]
+
+
+@dataclass(frozen=True)
+class SeenAccess:
+    """One access to a referral as a party sees it (audit.use_cases.access_seen)."""
+
+    record: AccessRecord
+    requester: UUID | None
+    categories: list[str]
+    own: bool  # the party's own access
 
 
 class AuditFilterSerializer(StrictSerializer):
@@ -58,23 +110,40 @@ class ExportFilterSerializer(AuditFilterSerializer):
         return fields
 
 
-class WithheldEntrySerializer(serializers.Serializer):
+class WithheldEntrySerializer(StoredKeyOrder, serializers.Serializer):
     category = serializers.ChoiceField(choices=CATEGORY_VALUES)
     reason = serializers.CharField()
 
 
-class BasisSerializer(serializers.Serializer):
-    category = serializers.ChoiceField(choices=CATEGORY_VALUES)
+class BasisSerializer(StoredKeyOrder, OutputSerializer):
+    # One basis of a recorded disclosure as the reader sees it (a `SeenBasis`): its supplier,
+    # agreement and consent null where they would lead to a victim service it may not be told
+    # of. Context: `kinds`, agency id -> kind.
+
+    category = serializers.ChoiceField(choices=CATEGORY_VALUES, source="basis.category")
     lawful_basis = serializers.CharField(
-        help_text="A lawful basis, or `supplier` where the recipient supplied the data itself."
+        source="basis.lawful_basis",
+        help_text="A lawful basis, or `supplier` where the recipient supplied the data itself.",
     )
-    agreement = serializers.UUIDField(allow_null=True)
-    agreement_version = serializers.IntegerField(allow_null=True)
-    consent = serializers.UUIDField(allow_null=True)
+    agreement = serializers.UUIDField(allow_null=True, source="basis.agreement")
+    agreement_version = serializers.IntegerField(allow_null=True, source="basis.agreement_version")
+    consent = serializers.UUIDField(allow_null=True, source="basis.consent")
     supplier = serializers.CharField(
-        allow_null=True, help_text="The supplying agency; null for a victim service (see kind)."
+        allow_null=True,
+        source="basis.supplier",
+        help_text="The supplying agency; null for a victim service (see kind).",
     )
-    supplier_kind = serializers.ChoiceField(choices=AgencyKind.choices, allow_null=True)
+    supplier_kind = derived(serializers.ChoiceField, choices=AgencyKind.choices, allow_null=True)
+
+    def stored(self, seen: SeenBasis) -> dict[str, Any]:
+        return seen.basis
+
+    def hidden(self, seen: SeenBasis) -> Collection[str]:
+        return () if seen.named else ("agreement", "agreement_version", "consent", "supplier")
+
+    def get_supplier_kind(self, seen: SeenBasis) -> str | None:
+        """Its kind even where the supplier is not named: what the reader may know."""
+        return self.context["kinds"].get(seen.basis.get("supplier") or "")
 
 
 class SubjectBasisSerializer(serializers.Serializer):
@@ -93,63 +162,110 @@ class RecordDecisionSerializer(serializers.Serializer):
 
 
 class ReviewSerializer(StrictSerializer):
-    at = serializers.DateTimeField(read_only=True)
-    agency = serializers.UUIDField(read_only=True)
+    at = TimestampField(read_only=True)
+    agency = serializers.UUIDField(read_only=True, source="agency_id")
     client = serializers.CharField(read_only=True)
-    person = serializers.UUIDField(read_only=True, allow_null=True)
+    person = OptionalUUIDField(read_only=True, allow_null=True)
     note = serializers.CharField(max_length=4000, help_text="What the review found and did.")
 
 
-class AccessBurstSerializer(serializers.Serializer):
+class AccessBurstSerializer(StoredKeyOrder, serializers.Serializer):
     count = serializers.IntegerField(min_value=1)
     first_at = serializers.DateTimeField()
     last_at = serializers.DateTimeField()
 
 
-class AccessRecordSerializer(serializers.Serializer):
+class AccessRecordSerializer(OutputSerializer):
     """An access record as the reading DPO may see it: the hub operator's sees everything; any
     other agency's DPO sees its own requests in full, and others' requests only as far as they
     disclosed categories it supplied (no client, person, justification, address, query,
     method, path or status); a victim service is named to it only by its kind, and it gets the
     ids only of the persons its own requests were told the identity of."""
 
-    id = serializers.UUIDField()
-    at = serializers.DateTimeField()
-    agency = serializers.CharField(
-        allow_null=True, help_text="The requesting agency; null for a victim service (see kind)."
+    # Renders a `SeenRecord` (audit.selectors.record_seen decides what the reader sees).
+    # Context: `kinds`, agency id -> kind. Null unless the record is shown in full:
+    IN_FULL_ONLY = (
+        "client",
+        "person",
+        "justification",
+        "method",
+        "path",
+        "query",
+        "status",
+        "tried",
+        "burst",
+        "ip",
+        "request_id",
+        "review",
     )
-    agency_kind = serializers.ChoiceField(choices=AgencyKind.choices, allow_null=True)
-    client = serializers.CharField(allow_null=True)
-    person = serializers.UUIDField(allow_null=True, help_text="The staff member behind a token.")
-    purpose = serializers.ChoiceField(choices=PURPOSE_VALUES, allow_null=True)
-    justification = serializers.CharField(allow_null=True)
-    flagged = serializers.BooleanField()
-    method = serializers.CharField(allow_null=True)
-    path = serializers.CharField(allow_null=True)
-    query = serializers.CharField(allow_blank=True, allow_null=True)
-    status = serializers.IntegerField(allow_null=True)
-    outcome = serializers.ChoiceField(choices=Outcome.choices)
-    channel = serializers.ChoiceField(
-        choices=["api", "web"], help_text="Through which the request came: the API or a web page."
-    )
-    tried = serializers.CharField(
+
+    id = serializers.UUIDField(source="record.id")
+    at = TimestampField(source="record.at")
+    agency = OptionalCharField(
         allow_null=True,
+        source="record.agency_ref",
+        help_text="The requesting agency; null for a victim service (see kind).",
+    )
+    agency_kind = OptionalChoiceField(
+        choices=AgencyKind.choices, allow_null=True, source="record.agency_kind"
+    )
+    client = OptionalCharField(allow_null=True, source="record.client")
+    person = OptionalUUIDField(
+        allow_null=True, source="record.person", help_text="The staff member behind a token."
+    )
+    purpose = OptionalChoiceField(choices=PURPOSE_VALUES, allow_null=True, source="record.purpose")
+    justification = OptionalCharField(allow_null=True, source="record.justification")
+    flagged = serializers.BooleanField(source="record.flagged")
+    method = serializers.CharField(allow_null=True, source="record.method")
+    path = serializers.CharField(allow_null=True, source="record.path")
+    query = serializers.CharField(allow_blank=True, allow_null=True, source="record.query")
+    status = serializers.IntegerField(allow_null=True, source="record.status")
+    outcome = serializers.ChoiceField(choices=Outcome.choices, source="record.outcome")
+    channel = derived(
+        serializers.ChoiceField,
+        choices=["api", "web"],
+        help_text="Through which the request came: the API or a web page.",
+    )
+    tried = OptionalCharField(
+        allow_null=True,
+        source="record.tried",
         help_text="A failed token request or sign-in: the client id or user name tried (never "
         "the secret). Shown to the hub operator's DPO only.",
     )
     burst = AccessBurstSerializer(
         allow_null=True,
+        source="record.burst",
         help_text="Refusals from one source folded into this record: how many, first and last "
         "time (the record's own fields are those of the first). Hub operator's DPO only.",
     )
-    ip = serializers.IPAddressField(allow_null=True)
-    request_id = serializers.CharField(allow_null=True)
-    referrals = serializers.ListField(child=serializers.UUIDField())
+    ip = serializers.IPAddressField(allow_null=True, source="record.ip")
+    request_id = serializers.CharField(allow_null=True, source="record.request_id")
+    referrals = derived(serializers.ListField, child=serializers.UUIDField())
     persons = serializers.ListField(child=serializers.UUIDField())
-    disclosed = serializers.ListField(child=serializers.ChoiceField(choices=CATEGORY_VALUES))
-    withheld = WithheldEntrySerializer(many=True)
+    disclosed = derived(
+        serializers.ListField, child=serializers.ChoiceField(choices=CATEGORY_VALUES)
+    )
+    withheld = derived(serializers.ListField, child=WithheldEntrySerializer())
     decisions = RecordDecisionSerializer(many=True)
-    review = ReviewSerializer(allow_null=True)
+    review = ReviewSerializer(allow_null=True, source="record.review")
+
+    def hidden(self, seen: SeenRecord) -> Collection[str]:
+        hidden = () if seen.in_full else self.IN_FULL_ONLY
+        return hidden if seen.agency_named else (*hidden, "agency")
+
+    def get_channel(self, seen: SeenRecord) -> str:
+        return seen.record.channel or "api"  # recorded before records named their channel
+
+    def get_referrals(self, seen: SeenRecord) -> list[str]:
+        return seen.record.referrals if seen.in_full else [d.referral for d in seen.decisions]
+
+    def get_disclosed(self, seen: SeenRecord) -> list[str]:
+        if seen.in_full:
+            return seen.record.disclosed
+        return sorted({c for d in seen.decisions for c in d.disclosed})
+
+    def get_withheld(self, seen: SeenRecord) -> list[dict[str, str]]:
+        return seen.record.withheld if seen.in_full else []
 
 
 class RangeSerializer(serializers.Serializer):
@@ -193,20 +309,29 @@ class VerifyQuerySerializer(StrictSerializer):
     )
 
 
-class AccessSerializer(serializers.Serializer):
+class AccessSerializer(OutputSerializer):
     """One access to a referral: yours, or another agency's to categories you supplied."""
 
-    at = serializers.DateTimeField()
-    agency = serializers.CharField(
+    # Renders a `SeenAccess`. Context: `naming`, the rule in the referral (its partner service
+    # named only to who may know it).
+
+    at = TimestampField(source="record.at")
+    agency = NamedAgencyField(
         allow_null=True,
+        source="requester",
         help_text="The agency that accessed. A partner service you may not know of is not "
         "named, and its accesses are left out: when and why it read would tell who it is.",
     )
-    agency_kind = serializers.ChoiceField(choices=AgencyKind.choices)
-    purpose = serializers.ChoiceField(choices=PURPOSE_VALUES, allow_null=True)
+    agency_kind = serializers.ChoiceField(choices=AgencyKind.choices, source="record.agency_kind")
+    purpose = OptionalChoiceField(choices=PURPOSE_VALUES, allow_null=True, source="record.purpose")
     categories = serializers.ListField(child=serializers.ChoiceField(choices=CATEGORY_VALUES))
-    method = serializers.CharField(allow_null=True, help_text="Only for your own accesses.")
-    outcome = serializers.ChoiceField(choices=Outcome.choices)
+    method = serializers.CharField(
+        allow_null=True, source="record.method", help_text="Only for your own accesses."
+    )
+    outcome = serializers.ChoiceField(choices=Outcome.choices, source="record.outcome")
+
+    def hidden(self, seen: SeenAccess) -> Collection[str]:
+        return () if seen.own else ("method",)
 
 
 class SubjectDisclosureSerializer(serializers.Serializer):

@@ -33,16 +33,20 @@ from audit.selectors import (
     record_accessible,
     record_search,
     record_views,
-    review_view,
     unknown_filter_ids,
     visible_records,
 )
-from audit.serializers import ReviewSerializer, VerifyQuerySerializer
+from audit.serializers import (
+    AccessSerializer,
+    ReviewSerializer,
+    SeenAccess,
+    VerifyQuerySerializer,
+)
 from audit.services import AccessDetails, served
 from core.context import RequestContext, Served
 from core.exceptions import Conflict, PolicyViolation, RoleNotPermitted
 from core.pagination import PageRequest, visible_page
-from core.serializers import timestamp
+from core.serializers import rendering
 from referrals.models import Person, Referral
 from referrals.selectors import parties_of, referral_get_visible
 from sharing_policies.naming import Naming, naming_in_referral
@@ -191,7 +195,7 @@ def audit_review(context: RequestContext, record_id: UUID, data: Any) -> Served:
                 )
         except IntegrityError as exc:  # reviewed at the same moment by someone else
             raise Conflict("This record has been reviewed already.") from exc
-        return recorded(context, review_view(review), status=201)
+        return recorded(context, rendering(ReviewSerializer)(review), status=201)
 
 
 def audit_verify(context: RequestContext, query: dict[str, Any]) -> Served:
@@ -228,7 +232,7 @@ def subject_report_create(context: RequestContext, person_id: UUID) -> Served:
 def referral_accesses(context: RequestContext, referral_id: UUID, page: PageRequest) -> Served:
     """A page of who accessed a referral the caller's agency is party to (404, 410 as
     `referral_get_visible`), newest first: its own accesses, and others' to the categories it
-    supplied, each as `access_view`. Accesses it may not see are skipped without a trace."""
+    supplied, each as `access_seen` decides. Accesses it may not see are skipped without a trace."""
     agency = context.actor.agency
     with transaction.atomic():
         referral = referral_get_visible(agency_id=agency.id, referral_id=referral_id)
@@ -242,11 +246,7 @@ def referral_accesses(context: RequestContext, referral_id: UUID, page: PageRequ
         kept, next_link = visible_page(
             records,
             page,
-            keep=lambda items: [
-                (record, view)
-                for record in items
-                if (view := access_view(record, referral, agency.id, naming)) is not None
-            ],
+            keep=lambda items: access_views(items, referral, agency.id, naming),
         )
         return recorded(
             context,
@@ -255,9 +255,19 @@ def referral_accesses(context: RequestContext, referral_id: UUID, page: PageRequ
         )
 
 
-def access_view(
+def access_views(
+    records: list[AccessRecord], referral: Referral, reader: UUID, naming: Naming
+) -> list[tuple[AccessRecord, dict[str, Any]]]:
+    """`(record, view)` for each access this party sees (`access_seen`), in order, rendered by
+    `AccessSerializer`."""
+    render = rendering(AccessSerializer, naming=naming)
+    seen = ((record, access_seen(record, referral, reader, naming)) for record in records)
+    return [(record, render(access)) for record, access in seen if access is not None]
+
+
+def access_seen(
     record: AccessRecord, referral: Referral, reader: UUID, naming: Naming
-) -> dict[str, Any] | None:
+) -> SeenAccess | None:
     """One access as this party sees it, or None when it does not see it: neither its own nor
     one to categories it supplied, or by a partner service it may not know of (even its time,
     purpose and categories could tell which service it is)."""
@@ -265,15 +275,12 @@ def access_view(
     requester = UUID(record.agency_ref) if record.agency_ref else None
     if categories is None or not naming.names(requester):
         return None
-    return {
-        "at": timestamp(record.at),
-        "agency": naming.agency(requester),
-        "agency_kind": record.agency_kind,
-        "purpose": record.purpose or None,
-        "categories": categories,
-        "method": record.method if record.agency_ref == str(reader) else None,
-        "outcome": record.outcome,
-    }
+    return SeenAccess(
+        record=record,
+        requester=requester,
+        categories=categories,
+        own=record.agency_ref == str(reader),
+    )
 
 
 def categories_for(record: AccessRecord, referral: str, agency: str) -> list[str] | None:

@@ -1,13 +1,22 @@
 """Consent bodies."""
 
 from typing import Any
+from uuid import UUID
 
+from django.utils import timezone
 from rest_framework import serializers
 
 from agencies.models import AgencyKind
-from consent.models import DataSubject
-from core.serializers import StrictSerializer
+from consent.models import Consent, DataSubject
+from core.serializers import (
+    OptionalCharField,
+    StoredKeyOrder,
+    StrictSerializer,
+    TimestampField,
+    derived,
+)
 from core.vocabulary import CATEGORY_VALUES, PURPOSE_VALUES
+from sharing_policies.naming import Naming
 
 CONSENT_STATUSES = ["active", "withdrawn", "expired", "pending"]
 
@@ -64,7 +73,7 @@ class WithdrawalSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=2000)
 
 
-class ProvisionViewSerializer(ProvisionSerializer):
+class ProvisionViewSerializer(StoredKeyOrder, ProvisionSerializer):
     recipients = serializers.ListField(
         child=serializers.CharField(),
         required=False,
@@ -73,15 +82,45 @@ class ProvisionViewSerializer(ProvisionSerializer):
     )
 
 
+def consent_status(consent: Consent) -> str:
+    """`withdrawn`, `expired` (past `valid_to`), `pending` (before `valid_from`) or `active`."""
+    today = timezone.localdate()
+    if consent.withdrawn_at is not None:
+        return "withdrawn"
+    if consent.valid_to is not None and consent.valid_to < today:
+        return "expired"
+    if consent.valid_from > today:
+        return "pending"
+    return "active"
+
+
 class ConsentSerializer(serializers.Serializer):
+    # A consent as its readers (the referrer and the partner service of its referral) see it:
+    # the body and its schema. Context: `naming`, the rule for the agencies its provisions
+    # name (consent.use_cases.consents_naming); each consent's readers may also name the
+    # partner service of its own referral.
+
     id = serializers.UUIDField()
-    referral = serializers.UUIDField()
+    referral = serializers.UUIDField(source="referral_id")
     data_subject = serializers.ChoiceField(choices=DataSubject.choices)
-    provisions = ProvisionViewSerializer(many=True)
+    provisions = derived(serializers.ListField, child=ProvisionViewSerializer())
     valid_from = serializers.DateField()
     valid_to = serializers.DateField(allow_null=True)
     evidence = serializers.DictField(help_text="`method`, `reference`, and who recorded it.")
-    recorded_at = serializers.DateTimeField()
-    status = serializers.ChoiceField(choices=CONSENT_STATUSES)
-    withdrawn_at = serializers.DateTimeField(allow_null=True)
-    withdrawal_reason = serializers.CharField(allow_null=True)
+    recorded_at = TimestampField()
+    status = derived(serializers.ChoiceField, choices=CONSENT_STATUSES)
+    withdrawn_at = TimestampField(allow_null=True)
+    withdrawal_reason = OptionalCharField(allow_null=True)
+
+    def get_provisions(self, consent: Consent) -> list[dict[str, Any]]:
+        """The provisions as recorded, their recipients by the naming rule."""
+        naming: Naming = self.context["naming"].knowing([consent.referral.partner_service_id])
+        return [
+            {**p, "recipients": [naming.agency(UUID(r)) for r in p["recipients"]]}
+            if p.get("recipients")
+            else p
+            for p in consent.provisions
+        ]
+
+    def get_status(self, consent: Consent) -> str:
+        return consent_status(consent)

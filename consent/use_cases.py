@@ -15,16 +15,16 @@ from uuid import UUID
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 
 from agencies.models import Agency
 from audit.services import AccessDetails, served
 from consent import services
 from consent.models import Consent
+from consent.serializers import ConsentSerializer
 from core.context import RequestContext, Served
 from core.exceptions import NotAParty, PolicyViolation
 from core.pagination import PageRequest, visible_page
-from core.serializers import timestamp
+from core.serializers import rendering
 from referrals.models import Referral
 from sharing_policies.naming import Naming
 from sharing_policies.selectors import agency_kinds
@@ -39,22 +39,10 @@ def consents_visible_to(agency: Agency) -> QuerySet[Consent]:
     )
 
 
-def consent_status(consent: Consent) -> str:
-    """`withdrawn`, `expired` (past `valid_to`), `pending` (before `valid_from`) or `active`."""
-    today = timezone.localdate()
-    if consent.withdrawn_at is not None:
-        return "withdrawn"
-    if consent.valid_to is not None and consent.valid_to < today:
-        return "expired"
-    if consent.valid_from > today:
-        return "pending"
-    return "active"
-
-
 def consents_naming(reader: Agency, consents: list[Consent]) -> Naming:
     """The naming rule for consents: their readers (the referrer and the partner service) may
     name the partner service of the consent's referral; any other victim service a provision
-    names is given by its kind (`consent_naming` adds the referral's partner service)."""
+    names is given by its kind (`ConsentSerializer` adds each consent's partner service)."""
     return Naming.from_kinds(
         reader=reader.id,
         kinds=agency_kinds(
@@ -63,43 +51,16 @@ def consents_naming(reader: Agency, consents: list[Consent]) -> Naming:
     )
 
 
-def consent_naming(naming: Naming, consent: Consent) -> Naming:
-    return naming.knowing([consent.referral.partner_service_id])
-
-
-def render_consent(consent: Consent, naming: Naming) -> dict[str, Any]:
-    """A consent (`ConsentSerializer`'s shape); provisions' recipients by the naming rule."""
-    provisions = [
-        {**p, "recipients": [naming.agency(UUID(r)) for r in p["recipients"]]}
-        if p.get("recipients")
-        else p
-        for p in consent.provisions
-    ]
-    return {
-        "id": str(consent.id),
-        "referral": str(consent.referral_id),
-        "data_subject": consent.data_subject,
-        "provisions": provisions,
-        "valid_from": consent.valid_from.isoformat(),
-        "valid_to": consent.valid_to.isoformat() if consent.valid_to else None,
-        "evidence": consent.evidence,
-        "recorded_at": timestamp(consent.recorded_at),
-        "status": consent_status(consent),
-        "withdrawn_at": timestamp(consent.withdrawn_at) if consent.withdrawn_at else None,
-        "withdrawal_reason": consent.withdrawal_reason or None,
-    }
-
-
 def noted(
     context: RequestContext, consents: list[Consent], details: AccessDetails
 ) -> list[dict[str, Any]]:
     """The consents as the caller's agency may see them, their referrals noted in `details`
     for the access record (each once, in order)."""
-    naming = consents_naming(context.actor.agency, consents)
+    render = rendering(ConsentSerializer, naming=consents_naming(context.actor.agency, consents))
     for consent in consents:
         if consent.referral_id not in details.referrals:
             details.referrals.append(consent.referral_id)
-    return [render_consent(c, consent_naming(naming, c)) for c in consents]
+    return [render(consent) for consent in consents]
 
 
 def visible(context: RequestContext, consent_id: UUID) -> Consent:

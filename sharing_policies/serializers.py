@@ -1,21 +1,36 @@
 """Sharing agreement bodies, and the explain document."""
 
+from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from agencies.models import AgencyKind
-from core.serializers import StrictSerializer
+from core.serializers import (
+    OptionalChoiceField,
+    OutputSerializer,
+    StoredKeyOrder,
+    StrictSerializer,
+    TimestampField,
+    derived,
+)
 from core.vocabulary import (
     CATEGORY_VALUES,
     LAWFUL_BASIS_VALUES,
     PURPOSE_VALUES,
     WITHHOLD_REASON_VALUES,
+    Category,
 )
-from sharing_policies.models import AgreementStatus
+from sharing_policies.decision import Basis, Decision, Withheld
+from sharing_policies.models import AgreementStatus, AgreementVersion
+from sharing_policies.naming import Naming
+from sharing_policies.services import review_overdue
 
 
-class GrantSerializer(StrictSerializer):
+class GrantSerializer(StoredKeyOrder, StrictSerializer):
     category = serializers.ChoiceField(choices=CATEGORY_VALUES)
     lawful_basis = serializers.ChoiceField(choices=LAWFUL_BASIS_VALUES)
 
@@ -76,26 +91,43 @@ AGENCY_NAMED = (
 )
 
 
+class NamedAgencyField(serializers.CharField):
+    # An agency reference by the naming rule in the serializer's context (`naming`, a
+    # sharing_policies.naming.Naming): its id, or only its kind, `victim_service`.
+
+    def to_representation(self, value: UUID) -> str | None:
+        naming: Naming = self.context["naming"]
+        return naming.agency(value)
+
+
 class AgreementSerializer(serializers.Serializer):
-    id = serializers.UUIDField(help_text="Stable across versions.")
+    # An agreement version as its reader may see it: the body and its schema. Context:
+    # `naming`, the rule for the agencies it names (use_cases.agreements_naming).
+
+    id = serializers.UUIDField(source="agreement_id", help_text="Stable across versions.")
     version = serializers.IntegerField()
     name = serializers.CharField()
-    provider = serializers.CharField(help_text=AGENCY_NAMED)
-    recipient = serializers.CharField(allow_null=True, help_text=AGENCY_NAMED)
-    recipient_kind = serializers.ChoiceField(choices=AgencyKind.choices, allow_null=True)
+    provider = NamedAgencyField(source="provider_id", help_text=AGENCY_NAMED)
+    recipient = NamedAgencyField(source="recipient_id", allow_null=True, help_text=AGENCY_NAMED)
+    recipient_kind = OptionalChoiceField(choices=AgencyKind.choices, allow_null=True)
     purposes = serializers.ListField(child=serializers.ChoiceField(choices=PURPOSE_VALUES))
     grants = GrantSerializer(many=True)
     valid_from = serializers.DateField()
     valid_to = serializers.DateField(allow_null=True)
     review_date = serializers.DateField(allow_null=True)
     status = serializers.ChoiceField(choices=AgreementStatus.choices)
-    review_overdue = serializers.BooleanField(
-        help_text="The review date has passed and the agreement has not expired: review it."
+    review_overdue = derived(
+        serializers.BooleanField,
+        help_text="The review date has passed and the agreement has not expired: review it.",
     )
-    created_at = serializers.DateTimeField(help_text="When this version was made.")
-    created_by = serializers.CharField(
-        help_text="The agency that made this version (named as `provider` is)."
+    created_at = TimestampField(help_text="When this version was made.")
+    created_by = NamedAgencyField(
+        source="created_by_id",
+        help_text="The agency that made this version (named as `provider` is).",
     )
+
+    def get_review_overdue(self, row: AgreementVersion) -> bool:
+        return review_overdue(row)
 
 
 class AgreementFilterSerializer(serializers.Serializer):
@@ -112,30 +144,116 @@ class AgreementRefSerializer(serializers.Serializer):
     version = serializers.IntegerField()
 
 
+@dataclass(frozen=True)
+class Explained:
+    """What explain answers about: the decision for an agency on a referral for a purpose."""
+
+    referral: UUID
+    agency: UUID
+    purpose: str
+    decision: Decision
+
+
+@dataclass(frozen=True)
+class ExplainedCategory:
+    category: Category
+    decision: Decision
+
+
+class ExplainedBasisSerializer(OutputSerializer):
+    # What one disclosure rested on. Its agreement and consent are not named (null) when they,
+    # or its supplier, would lead to a victim service the reader may not be told of
+    # (`Naming.basis_named`; context: `naming`, `led`).
+
+    supplier = NamedAgencyField(allow_null=True)
+    lawful_basis = serializers.CharField()
+    agreement = serializers.UUIDField(allow_null=True)
+    agreement_version = serializers.IntegerField(allow_null=True)
+    consent = serializers.UUIDField(allow_null=True)
+
+    def hidden(self, basis: Basis) -> Collection[str]:
+        naming: Naming = self.context["naming"]
+        refs = (basis.agreement, basis.consent)
+        if naming.basis_named(supplier=basis.supplier, refs=refs, led=self.context["led"]):
+            return ()
+        return ("agreement", "agreement_version", "consent")
+
+
+# The committed schema gives each basis as an object of any keys (they are the fields of
+# ExplainedBasisSerializer): documenting them as a component of their own would change the type
+# a generated client gives them.
+@extend_schema_field({"type": "array", "items": {"type": "object", "additionalProperties": {}}})
+class BasesField(serializers.ListField):
+    pass
+
+
 class ExplainedCategorySerializer(serializers.Serializer):
     category = serializers.ChoiceField(choices=CATEGORY_VALUES)
-    disclosed = serializers.BooleanField()
-    reason = serializers.ChoiceField(
+    disclosed = derived(serializers.BooleanField)
+    reason = derived(
+        serializers.ChoiceField,
         choices=WITHHOLD_REASON_VALUES,
         allow_null=True,
         help_text="Why it is withheld (the first reason that applies); null when disclosed.",
     )
-    bases = serializers.ListField(
-        child=serializers.DictField(),
+    bases = derived(
+        BasesField,
+        child=ExplainedBasisSerializer(),
         help_text="What each disclosure rests on: `supplier` (its own data), or an agreement "
         "version, its lawful basis and, for consent, the consent.",
     )
-    agreements = AgreementRefSerializer(
-        many=True, help_text="Agreement versions that matched but did not pass."
+    agreements = derived(
+        serializers.ListField,
+        child=AgreementRefSerializer(),
+        help_text="Agreement versions that matched but did not pass.",
     )
+
+    def get_disclosed(self, item: ExplainedCategory) -> bool:
+        return item.decision.sees(item.category)
+
+    def get_reason(self, item: ExplainedCategory) -> str | None:
+        reason = withheld_for(item)
+        return str(reason.reason) if reason else None
+
+    def get_bases(self, item: ExplainedCategory) -> list[Basis]:
+        return [b for b in item.decision.bases if b.category == item.category]
+
+    def get_agreements(self, item: ExplainedCategory) -> list[dict[str, Any]]:
+        """The agreement versions that matched but did not pass, those the reader may be told
+        of (none that leads to a victim service it may not be told of)."""
+        naming: Naming = self.context["naming"]
+        led = self.context["led"]
+        reason = withheld_for(item)
+        return [
+            {"id": a, "version": v}
+            for a, v in (reason.agreements if reason else ())
+            if naming.reference(a, led.get(a)) is not None
+        ]
+
+
+def withheld_for(item: ExplainedCategory) -> Withheld | None:
+    return next((w for w in item.decision.withheld if w.category == item.category), None)
 
 
 class ExplanationSerializer(serializers.Serializer):
+    # The disclosure decision, category by category, with what each disclosure rested on: the
+    # body of explain and its schema. Context: `naming` (for the agency asked about; the hub
+    # operator's DPO: everything) and `led`, the agencies each agreement and consent leads to
+    # (sharing_policies.selectors.agencies_led_to).
+
     referral = serializers.UUIDField()
     agency = serializers.CharField()
     purpose = serializers.ChoiceField(choices=PURPOSE_VALUES)
-    roles = serializers.ListField(child=serializers.CharField())
-    categories = ExplainedCategorySerializer(many=True)
+    roles = derived(serializers.ListField, child=serializers.CharField())
+    categories = derived(serializers.ListField, child=ExplainedCategorySerializer())
+
+    def get_roles(self, explained: Explained) -> list[str]:
+        return sorted(str(r) for r in explained.decision.roles)
+
+    def get_categories(self, explained: Explained) -> list[ExplainedCategory]:
+        """Every category, for a party; nothing for an agency that is none."""
+        decision = explained.decision
+        return [ExplainedCategory(c, decision) for c in Category] if decision.is_party else []
 
 
 class ExplainQuerySerializer(StrictSerializer):

@@ -24,8 +24,7 @@ from core.conditional import check_if_match, etag_of
 from core.context import RequestContext, Served
 from core.exceptions import NotAParty
 from core.pagination import PageRequest, visible_page
-from core.serializers import timestamp
-from core.vocabulary import Category
+from core.serializers import rendering
 from referrals.models import Referral
 from referrals.selectors import parties_of, referral_get_visible, referral_queryset
 from sharing_policies import services
@@ -38,6 +37,7 @@ from sharing_policies.selectors import (
     current_agreement_versions,
     decision_inputs,
 )
+from sharing_policies.serializers import AgreementSerializer, Explained, ExplanationSerializer
 
 AGREEMENT_CURSOR_ORDERING = ("-created_at", "-id")
 
@@ -67,31 +67,10 @@ def agreements_naming(reader: Agency, rows: list[AgreementVersion]) -> Naming:
     )
 
 
-def render_agreement(row: AgreementVersion, naming: Naming) -> dict[str, Any]:
-    """An agreement version; agency references by the naming rule (`victim_service` in place
-    of an id the reader may not be told)."""
-    return {
-        "id": str(row.agreement_id),
-        "version": row.version,
-        "name": row.name,
-        "provider": naming.agency(row.provider_id),
-        "recipient": naming.agency(row.recipient_id),
-        "recipient_kind": row.recipient_kind or None,
-        "purposes": row.purposes,
-        "grants": row.grants,
-        "valid_from": row.valid_from.isoformat(),
-        "valid_to": row.valid_to.isoformat() if row.valid_to else None,
-        "review_date": row.review_date.isoformat() if row.review_date else None,
-        "status": row.status,
-        "review_overdue": services.review_overdue(row),
-        "created_at": timestamp(row.created_at),
-        "created_by": naming.agency(row.created_by_id),
-    }
-
-
 def render_agreements(reader: Agency, rows: list[AgreementVersion]) -> list[dict[str, Any]]:
-    naming = agreements_naming(reader, rows)
-    return [render_agreement(row, naming) for row in rows]
+    """The agreement versions as this reader may see them (`AgreementSerializer`)."""
+    render = rendering(AgreementSerializer, naming=agreements_naming(reader, rows))
+    return [render(row) for row in rows]
 
 
 def current(context: RequestContext, agreement_id: UUID) -> AgreementVersion:
@@ -205,10 +184,9 @@ def decision_explain(
 def explanation(
     referral: Referral, agency: Agency, purpose: str, decision: Decision, operator: bool
 ) -> dict[str, Any]:
-    """The decision, category by category, with what each disclosure rested on. Agencies,
-    agreements and consents are named by the naming rule, for the agency asked about (the hub
-    operator's DPO: everything)."""
-    withheld = {w.category: w for w in decision.withheld}
+    """The decision, category by category, with what each disclosure rested on
+    (`ExplanationSerializer`). Agencies, agreements and consents are named by the naming rule,
+    for the agency asked about (the hub operator's DPO: everything)."""
     led = agencies_led_to(
         agreements={a for w in decision.withheld for a, _ in w.agreements}
         | {b.agreement for b in decision.bases if b.agreement},
@@ -217,40 +195,8 @@ def explanation(
     naming = naming_in_referral(
         parties=parties_of(referral), decision=decision, everything=operator
     ).knowing_kinds(agency_kinds(a for agencies in led.values() for a in agencies))
-
-    def basis_view(basis: Any) -> dict[str, Any]:
-        named = naming.basis_named(
-            supplier=basis.supplier, refs=(basis.agreement, basis.consent), led=led
-        )
-        return {
-            "supplier": naming.agency(basis.supplier),
-            "lawful_basis": basis.lawful_basis,
-            "agreement": str(basis.agreement) if named and basis.agreement else None,
-            "agreement_version": basis.agreement_version if named else None,
-            "consent": str(basis.consent) if named and basis.consent else None,
-        }
-
-    categories = []
-    for category in Category if decision.is_party else ():
-        bases = [b for b in decision.bases if b.category == category]
-        reason = withheld.get(category)
-        categories.append(
-            {
-                "category": str(category),
-                "disclosed": decision.sees(category),
-                "reason": str(reason.reason) if reason else None,
-                "bases": [basis_view(b) for b in bases],
-                "agreements": [
-                    {"id": str(a), "version": v}
-                    for a, v in (reason.agreements if reason else ())
-                    if naming.reference(a, led.get(a)) is not None
-                ],
-            }
-        )
-    return {
-        "referral": str(referral.id),
-        "agency": str(agency.id),  # the caller named it in its question
-        "purpose": purpose,
-        "roles": sorted(str(r) for r in decision.roles),
-        "categories": categories,
-    }
+    # The agency is the one the caller named in its question.
+    explained = Explained(
+        referral=referral.id, agency=agency.id, purpose=purpose, decision=decision
+    )
+    return rendering(ExplanationSerializer, naming=naming, led=led)(explained)
