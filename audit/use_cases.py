@@ -45,7 +45,7 @@ from audit.serializers import (
 from audit.services import AccessDetails, served
 from core.context import RequestContext, Served
 from core.exceptions import Conflict, PolicyViolation, RoleNotPermitted
-from core.pagination import PageRequest, visible_page
+from core.pagination import PageRequest, page_body, visible_page
 from core.serializers import rendering
 from referrals.models import Person, Referral
 from referrals.selectors import parties_of, referral_get_visible
@@ -98,7 +98,7 @@ def audit_search(context: RequestContext, filters: dict[str, Any], page: PageReq
             page,
             keep=lambda items: visible_records(items, reader, filters),
         )
-        return recorded(context, {"results": [view for _, view in kept], "next": next_link})
+        return recorded(context, page_body([view for _, view in kept], next_link))
 
 
 RowSource = Callable[[QuerySet, Reader, dict[str, Any]], Iterator[dict[str, Any]]]
@@ -250,7 +250,7 @@ def referral_accesses(context: RequestContext, referral_id: UUID, page: PageRequ
         )
         return recorded(
             context,
-            {"results": [view for _, view in kept], "next": next_link},
+            page_body([view for _, view in kept], next_link),
             referrals=[referral.id],
         )
 

@@ -23,7 +23,7 @@ from consent.models import Consent
 from consent.serializers import ConsentSerializer
 from core.context import RequestContext, Served
 from core.exceptions import NotAParty, PolicyViolation
-from core.pagination import PageRequest, visible_page
+from core.pagination import PageRequest, page_body, visible_page
 from core.serializers import rendering
 from referrals.models import Referral
 from sharing_policies.naming import Naming
@@ -87,7 +87,7 @@ def consent_list(context: RequestContext, referral_id: UUID | None, page: PageRe
             ordering=CONSENT_CURSOR_ORDERING,
         )
         results = noted(context, [consent for consent, _ in kept], details)
-        return served(context, details, {"results": results, "next": next_link}, etag=False)
+        return served(context, details, page_body(results, next_link), etag=False)
 
 
 def consent_record(context: RequestContext, data: dict[str, Any]) -> Served:

@@ -41,7 +41,7 @@ class CursorPagination(pagination.CursorPagination):
         return getattr(view, "cursor_ordering", self.ordering)
 
     def get_paginated_response(self, data: list[Any]) -> Response:
-        return Response({"results": data, "next": self.get_next_link()})
+        return Response(page_body(data, self.get_next_link()))
 
     def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -52,6 +52,11 @@ class CursorPagination(pagination.CursorPagination):
                 "next": {"type": ["string", "null"], "format": "uri"},
             },
         }
+
+
+def page_body(results: list[Any], next_link: str | None) -> dict[str, Any]:
+    """A page as every list answers it: the shape `get_paginated_response_schema` documents."""
+    return {"results": results, "next": next_link}
 
 
 def invalid_cursor() -> ValidationError:

@@ -20,7 +20,7 @@ from audit.services import AccessDetails, served
 from core.conditional import check_if_match, etag_of
 from core.context import RequestContext, Served
 from core.exceptions import NotAParty
-from core.pagination import PageRequest, visible_page
+from core.pagination import PageRequest, page_body, visible_page
 from core.vocabulary import (
     PARTNER_CATEGORIES,
     PURPOSE_VALUES,
@@ -195,7 +195,7 @@ def referral_list(
         kept, next_link = visible_page(referrals, page, keep=decided, ordering=ordering)
         # Only what is returned is disclosed, and recorded.
         results = [minimised(referral, decision, details) for referral, decision in kept]
-        return served(context, details, {"results": results, "next": next_link}, etag=False)
+        return served(context, details, page_body(results, next_link), etag=False)
 
 
 def referral_create(

@@ -23,7 +23,7 @@ from audit.services import AccessDetails, record_served
 from core.conditional import check_if_match, etag_of
 from core.context import RequestContext, Served
 from core.exceptions import NotAParty
-from core.pagination import PageRequest, visible_page
+from core.pagination import PageRequest, page_body, visible_page
 from core.serializers import rendering
 from referrals.models import Referral
 from referrals.selectors import parties_of, referral_get_visible, referral_queryset
@@ -107,7 +107,7 @@ def agreement_list(
         ordering=AGREEMENT_CURSOR_ORDERING,
     )
     results = render_agreements(context.actor.agency, [row for row, _ in kept])
-    return Served({"results": results, "next": next_link})
+    return Served(page_body(results, next_link))
 
 
 def agreement_create(context: RequestContext, data: dict[str, Any]) -> Served:
