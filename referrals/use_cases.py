@@ -38,6 +38,7 @@ from referrals.representation import (
     ReportListSerializer,
     ReportSerializer,
     reader_context,
+    referral_rendering,
     render_referral,
 )
 from referrals.serializers import ProgrammeSerializer, check_risk_level
@@ -86,11 +87,16 @@ def noted(
     return decision
 
 
-def minimised(referral: Referral, decision: Decision, details: AccessDetails) -> dict[str, Any]:
+def minimised(
+    referral: Referral,
+    decision: Decision,
+    details: AccessDetails,
+    render: Callable[[Referral, Decision], dict[str, Any]] = render_referral,
+) -> dict[str, Any]:
     """The reader's view of a referral (DESIGN.md, *The disclosure decision*), noted in
     `details` for the access record."""
     noted(referral, decision, details)
-    return render_referral(referral, decision)
+    return render(referral, decision)
 
 
 def decided(
@@ -194,7 +200,8 @@ def referral_list(
         ordering = OLDEST_FIRST if oldest_first else REFERRAL_CURSOR_ORDERING
         kept, next_link = visible_page(referrals, page, keep=decided, ordering=ordering)
         # Only what is returned is disclosed, and recorded.
-        results = [minimised(referral, decision, details) for referral, decision in kept]
+        render = referral_rendering()
+        results = [minimised(referral, decision, details, render) for referral, decision in kept]
         return served(context, details, page_body(results, next_link), etag=False)
 
 

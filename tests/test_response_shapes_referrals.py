@@ -26,6 +26,7 @@ from referrals.representation import (
     ReferralSubjectSerializer,
     ReportListSerializer,
     reader_context,
+    referral_rendering,
     render_referral,
 )
 from referrals.selectors import referral_queryset
@@ -173,6 +174,21 @@ def test_a_referrals_keys_are_exactly_those_of_the_categories_its_reader_may_see
         assert body["withheld"] == [
             {"category": str(w.category), "reason": str(w.reason)} for w in decision.withheld
         ]
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_a_page_rendered_by_one_serializer_gives_each_referral_its_own_readers_view(filled, role):
+    """A list renders its page with one serializer (`referral_rendering`), each referral with
+    its own decision in turn: every body is what rendering it alone gives, whatever the
+    decisions before it disclosed."""
+    referral, suppliers, _ = filled
+    render = referral_rendering()
+    # Alternately everything and nothing, then every subset: a key of one body never stays on.
+    decisions = [decision_for(role, frozenset(s), suppliers) for s in (WITHHOLDABLE, (), *SUBSETS)]
+
+    for decision in decisions:
+        alone = json.dumps(render_referral(referral, decision))
+        assert json.dumps(render(referral, decision)) == alone
 
 
 def test_each_category_is_kept_where_design_puts_it():
