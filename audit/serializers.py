@@ -11,6 +11,7 @@ from rest_framework import serializers
 from agencies.models import AgencyKind
 from audit.models import AccessRecord, Outcome
 from core.serializers import (
+    KeyOrder,
     OptionalCharField,
     OptionalChoiceField,
     OptionalUUIDField,
@@ -268,18 +269,31 @@ class AccessRecordSerializer(OutputSerializer):
         return seen.record.withheld if seen.in_full else []
 
 
-class RangeSerializer(serializers.Serializer):
+class RangeSerializer(KeyOrder, OutputSerializer):
+    # A range of access records in a `VerifyReport` (audit.chain): its sealed range or its
+    # unsealed tail, read from the report's attributes of that `part` (`sealed_records`,
+    # `unsealed_from`...). The body gives `from` before `to`, as it always has.
+
+    key_order = ("records", "from", "to")
     records = serializers.IntegerField()
     # `from` is a Python keyword: declared in get_fields.
-    to = serializers.DateTimeField(allow_null=True)
+    to = TimestampField(allow_null=True)
+
+    def __init__(self, *args: Any, part: str = "", **kwargs: Any) -> None:
+        self.part = part
+        super().__init__(*args, **kwargs)
 
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
-        fields["from"] = serializers.DateTimeField(allow_null=True)
+        fields["from"] = TimestampField(allow_null=True)
+        if self.part:
+            for name, field in fields.items():
+                field.source = f"{self.part}_{name}"
         return fields
 
 
 class SealedRangeSerializer(RangeSerializer):
+    key_order = ("batches", "records", "from", "to")
     batches = serializers.IntegerField()
 
 
@@ -288,10 +302,17 @@ class AnchorSerializer(serializers.Serializer):
     hash = serializers.CharField()
 
 
-class VerifySerializer(serializers.Serializer):
+class VerifySerializer(OutputSerializer):
+    # Renders a `VerifyReport` (audit.chain.chain_verify): the body of GET audit/verify/, and
+    # what `manage.py audit_verify` prints.
+
     intact = serializers.BooleanField()
-    sealed = SealedRangeSerializer()
-    unsealed = RangeSerializer(help_text="Records not sealed yet (audit_seal runs periodically).")
+    sealed = SealedRangeSerializer(source="*", part="sealed")
+    unsealed = RangeSerializer(
+        source="*",
+        part="unsealed",
+        help_text="Records not sealed yet (audit_seal runs periodically).",
+    )
     first_bad_batch = serializers.IntegerField(allow_null=True)
     problem = serializers.CharField(allow_null=True)
     head = AnchorSerializer(

@@ -41,6 +41,7 @@ from audit.serializers import (
     ReviewSerializer,
     SeenAccess,
     VerifyQuerySerializer,
+    VerifySerializer,
 )
 from audit.services import AccessDetails, served
 from core.context import RequestContext, Served
@@ -206,7 +207,8 @@ def audit_verify(context: RequestContext, query: dict[str, Any]) -> Served:
     checked = VerifyQuerySerializer(data=query)
     checked.is_valid(raise_exception=True)
     given = checked.validated_data.get("anchor")
-    return Served(chain_verify(anchor=Anchor.parse(given) if given else None).as_dict())
+    report = chain_verify(anchor=Anchor.parse(given) if given else None)
+    return Served(rendering(VerifySerializer)(report))
 
 
 def subject_report_create(context: RequestContext, person_id: UUID) -> Served:
