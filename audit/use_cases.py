@@ -40,6 +40,7 @@ from audit.serializers import (
     AccessSerializer,
     ReviewSerializer,
     SeenAccess,
+    SubjectReportSerializer,
     VerifyQuerySerializer,
     VerifySerializer,
 )
@@ -212,8 +213,9 @@ def audit_verify(context: RequestContext, query: dict[str, Any]) -> Served:
 
 
 def subject_report_create(context: RequestContext, person_id: UUID) -> Served:
-    """The hub operator's DPO drafts a person's subject-access report (`audit.report`); 404
-    for no such person. Its access record names the person and every referral held."""
+    """The hub operator's DPO drafts a person's subject-access report (`audit.report`, rendered
+    by `SubjectReportSerializer`); 404 for no such person. Its access record names the person
+    and every referral held."""
     require_hub_operator(context, "produces subject-access reports")
     with transaction.atomic():
         person = Person.objects.filter(id=person_id).first()
@@ -222,9 +224,9 @@ def subject_report_create(context: RequestContext, person_id: UUID) -> Served:
         report = subject_report(person=person, now=context.now)
         return recorded(
             context,
-            report,
+            rendering(SubjectReportSerializer)(report),
             persons=[person.id],
-            referrals=[UUID(held["referral"]) for held in report["held"]],
+            referrals=[held.referral.id for held in report.held],
         )
 
 
