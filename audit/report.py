@@ -5,6 +5,9 @@ For a referred man: his identity, contact, offence, risk and programme progress;
 partner's details, the children's notes or what she said. For a partner: her categories. A
 victim service is named only by its kind, in what is held and among the recipients: naming it
 could locate her. Every report is a draft for a DPO to review before release.
+
+This module decides what the report holds and what the person is told of each disclosure (the
+naming rule); audit.serializers.SubjectReportSerializer renders it.
 """
 
 from collections.abc import Iterable
@@ -14,7 +17,7 @@ from uuid import UUID
 
 from audit.models import AccessRecord, IndexKind, Outcome
 from audit.selectors import indexed
-from core.serializers import timestamp
+from audit.serializers import HeldReferral, SeenBasis, SeenDisclosure, SubjectReport
 from core.vocabulary import PARTNER_CATEGORIES, Category
 from referrals.models import Person, Referral
 from referrals.representation import ReferralSerializer, reader_context
@@ -30,6 +33,7 @@ SUBJECT_OWN = (
     Category.PROGRAMME_PROGRESS,
 )
 PARTNER_OWN = tuple(c for c in Category if c in PARTNER_CATEGORIES)
+DRAFT = "draft_for_dpo_review"
 REVIEW_NOTICE = (
     "Draft for review by a data-protection officer before release: check that nothing in it "
     "identifies or locates anyone else, and redact what the law allows or requires."
@@ -75,14 +79,14 @@ def report_naming(agencies: Iterable[UUID]) -> Naming:
     return Naming.from_kinds(reader=None, kinds=agency_kinds(agencies))
 
 
-def disclosures_of(person: Person, roles: dict[UUID, tuple[Referral, str]]) -> list[dict[str, Any]]:
+def disclosures_of(person: Person, roles: dict[UUID, tuple[Referral, str]]) -> list[SeenDisclosure]:
     """Every served request that disclosed one of the person's categories to another agency."""
     records = (
         AccessRecord.objects.filter(outcome=Outcome.SERVED)
         .filter(id__in=indexed(IndexKind.REFERRAL, *roles))
         .order_by("at", "id")
     )
-    disclosures = []
+    found: list[tuple[AccessRecord, UUID, list[dict[str, Any]]]] = []
     for record in records.iterator(chunk_size=500):
         for decision in record.decisions:
             referral_id = UUID(decision["referral"])
@@ -97,44 +101,40 @@ def disclosures_of(person: Person, roles: dict[UUID, tuple[Referral, str]]) -> l
                 for b in decision.get("bases", ())
                 if b["category"] in mine and b["lawful_basis"] != OWN_DATA
             ]
-            if not bases:
-                continue
-            disclosures.append(
-                {
-                    "at": record.at,
-                    "recipient": record.agency_ref,
-                    "recipient_kind": record.agency_kind,
-                    "referral": str(referral_id),
-                    "categories": sorted({b["category"] for b in bases}),
-                    "purpose": record.purpose or None,
-                    "basis": [{k: v for k, v in b.items() if k != "supplier"} for b in bases],
-                }
-            )
+            if bases:
+                found.append((record, referral_id, bases))
     refs = {
         UUID(b[key])
-        for d in disclosures
-        for b in d["basis"]
+        for _, _, bases in found
+        for b in bases
         for key in ("agreement", "consent")
         if b.get(key)
     }
     led = agencies_led_to(agreements=refs, consents=refs)
     naming = report_naming(
-        [*(UUID(d["recipient"]) for d in disclosures if d["recipient"])]
+        [*(UUID(record.agency_ref) for record, _, _ in found if record.agency_ref)]
         + [a for agencies in led.values() for a in agencies]
     )
-    for disclosure in disclosures:
-        disclosure["at"] = timestamp(disclosure["at"])
-        recipient = UUID(disclosure["recipient"]) if disclosure["recipient"] else None
-        if not naming.names(recipient):
-            disclosure["recipient"] = None
-        for basis in disclosure["basis"]:
-            basis_refs = [UUID(basis[k]) for k in ("agreement", "consent") if basis.get(k)]
-            if not naming.basis_named(supplier=None, refs=basis_refs, led=led):
-                basis.update(agreement=None, agreement_version=None, consent=None)
-    return disclosures
+
+    def seen(basis: dict[str, Any]) -> SeenBasis:
+        basis_refs = [UUID(basis[k]) for k in ("agreement", "consent") if basis.get(k)]
+        return SeenBasis(
+            basis=basis, named=naming.basis_named(supplier=None, refs=basis_refs, led=led)
+        )
+
+    return [
+        SeenDisclosure(
+            record=record,
+            referral=referral_id,
+            categories=sorted({b["category"] for b in bases}),
+            basis=[seen(b) for b in bases],
+            recipient_named=naming.names(UUID(record.agency_ref) if record.agency_ref else None),
+        )
+        for record, referral_id, bases in found
+    ]
 
 
-def subject_report(*, person: Person, now: datetime) -> dict[str, Any]:
+def subject_report(*, person: Person, now: datetime) -> SubjectReport:
     referrals = Referral.objects.prefetch_related("disclosures", "reports", "observers")
     roles: dict[UUID, tuple[Referral, str]] = {}
     for referral in referrals.filter(subject=person).order_by("created_at"):
@@ -142,23 +142,22 @@ def subject_report(*, person: Person, now: datetime) -> dict[str, Any]:
     for referral in referrals.filter(partner=person).order_by("created_at"):
         roles.setdefault(referral.id, (referral, "partner"))
     held = [
-        {
-            "referral": str(referral.id),
-            "role": role,
+        HeldReferral(
+            referral=referral,
+            role=role,
+            data=held_data(referral, role),
             # How the man's referral stands is not the partner's data.
-            "status": referral.status if role == "subject" else None,
-            "created_at": timestamp(referral.created_at),
-            "data": held_data(referral, role),
-        }
+            status_shown=role == "subject",
+        )
         for referral, role in roles.values()
     ]
     categories = sorted({str(c) for _, role in roles.values() for c in own_categories(role)})
-    return {
-        "person": str(person.id),
-        "prepared_at": timestamp(now),
-        "status": "draft_for_dpo_review",
-        "notice": REVIEW_NOTICE,
-        "categories": categories,
-        "held": held,
-        "disclosures": disclosures_of(person, roles),
-    }
+    return SubjectReport(
+        person=person.id,
+        prepared_at=now,
+        status=DRAFT,
+        notice=REVIEW_NOTICE,
+        categories=categories,
+        held=held,
+        disclosures=disclosures_of(person, roles),
+    )

@@ -3,6 +3,7 @@ reviews, the chain's verification, a referral's accesses and the subject-access 
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -11,6 +12,7 @@ from rest_framework import serializers
 from agencies.models import AgencyKind
 from audit.models import AccessRecord, Outcome
 from core.serializers import (
+    KeyOrder,
     OptionalCharField,
     OptionalChoiceField,
     OptionalUUIDField,
@@ -21,9 +23,10 @@ from core.serializers import (
     derived,
 )
 from core.vocabulary import CATEGORY_VALUES, PURPOSE_VALUES
+from referrals.models import Referral
 from sharing_policies.serializers import NamedAgencyField
 
-# --- What a reader sees, as the selectors decide it; the serializers below render it ------------
+# --- What a reader sees, as the selectors and audit.report decide it; the serializers render it --
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,41 @@ class SeenAccess:
     requester: UUID | None
     categories: list[str]
     own: bool  # the party's own access
+
+
+@dataclass(frozen=True)
+class HeldReferral:
+    """One referral in a subject-access report, as audit.report.subject_report holds it."""
+
+    referral: Referral
+    role: str  # the person's, in it: "subject" or "partner"
+    data: dict[str, Any]  # the person's own categories, as ReferralSerializer rendered them
+    status_shown: bool  # how the man's referral stands is not the partner's data
+
+
+@dataclass(frozen=True)
+class SeenDisclosure:
+    """One disclosure of a person's categories, as audit.report.disclosures_of tells it to
+    the person."""
+
+    record: AccessRecord
+    referral: UUID
+    categories: list[str]
+    basis: list[SeenBasis]  # its recorded bases of the person's categories
+    recipient_named: bool  # a victim service is named only by its kind
+
+
+@dataclass(frozen=True)
+class SubjectReport:
+    """A person's subject-access report as audit.report.subject_report drafts it."""
+
+    person: UUID
+    prepared_at: datetime
+    status: str
+    notice: str
+    categories: list[str]
+    held: list[HeldReferral]
+    disclosures: list[SeenDisclosure]
 
 
 class AuditFilterSerializer(StrictSerializer):
@@ -146,12 +184,22 @@ class BasisSerializer(StoredKeyOrder, OutputSerializer):
         return self.context["kinds"].get(seen.basis.get("supplier") or "")
 
 
-class SubjectBasisSerializer(serializers.Serializer):
-    category = serializers.ChoiceField(choices=CATEGORY_VALUES)
-    lawful_basis = serializers.CharField()
-    agreement = serializers.UUIDField(allow_null=True)
-    agreement_version = serializers.IntegerField(allow_null=True)
-    consent = serializers.UUIDField(allow_null=True)
+class SubjectBasisSerializer(StoredKeyOrder, OutputSerializer):
+    # What a disclosure of the person's data rested on (a `SeenBasis`), in the subject-access
+    # report: its agreement and consent null where they would lead to a victim service. Never
+    # its supplier.
+
+    category = serializers.ChoiceField(choices=CATEGORY_VALUES, source="basis.category")
+    lawful_basis = serializers.CharField(source="basis.lawful_basis")
+    agreement = serializers.UUIDField(allow_null=True, source="basis.agreement")
+    agreement_version = serializers.IntegerField(allow_null=True, source="basis.agreement_version")
+    consent = serializers.UUIDField(allow_null=True, source="basis.consent")
+
+    def stored(self, seen: SeenBasis) -> dict[str, Any]:
+        return seen.basis
+
+    def hidden(self, seen: SeenBasis) -> Collection[str]:
+        return () if seen.named else ("agreement", "agreement_version", "consent")
 
 
 class RecordDecisionSerializer(serializers.Serializer):
@@ -268,18 +316,31 @@ class AccessRecordSerializer(OutputSerializer):
         return seen.record.withheld if seen.in_full else []
 
 
-class RangeSerializer(serializers.Serializer):
+class RangeSerializer(KeyOrder, OutputSerializer):
+    # A range of access records in a `VerifyReport` (audit.chain): its sealed range or its
+    # unsealed tail, read from the report's attributes of that `part` (`sealed_records`,
+    # `unsealed_from`...). The body gives `from` before `to`, as it always has.
+
+    key_order = ("records", "from", "to")
     records = serializers.IntegerField()
     # `from` is a Python keyword: declared in get_fields.
-    to = serializers.DateTimeField(allow_null=True)
+    to = TimestampField(allow_null=True)
+
+    def __init__(self, *args: Any, part: str = "", **kwargs: Any) -> None:
+        self.part = part
+        super().__init__(*args, **kwargs)
 
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
-        fields["from"] = serializers.DateTimeField(allow_null=True)
+        fields["from"] = TimestampField(allow_null=True)
+        if self.part:
+            for name, field in fields.items():
+                field.source = f"{self.part}_{name}"
         return fields
 
 
 class SealedRangeSerializer(RangeSerializer):
+    key_order = ("batches", "records", "from", "to")
     batches = serializers.IntegerField()
 
 
@@ -288,10 +349,17 @@ class AnchorSerializer(serializers.Serializer):
     hash = serializers.CharField()
 
 
-class VerifySerializer(serializers.Serializer):
+class VerifySerializer(OutputSerializer):
+    # Renders a `VerifyReport` (audit.chain.chain_verify): the body of GET audit/verify/, and
+    # what `manage.py audit_verify` prints.
+
     intact = serializers.BooleanField()
-    sealed = SealedRangeSerializer()
-    unsealed = RangeSerializer(help_text="Records not sealed yet (audit_seal runs periodically).")
+    sealed = SealedRangeSerializer(source="*", part="sealed")
+    unsealed = RangeSerializer(
+        source="*",
+        part="unsealed",
+        help_text="Records not sealed yet (audit_seal runs periodically).",
+    )
     first_bad_batch = serializers.IntegerField(allow_null=True)
     problem = serializers.CharField(allow_null=True)
     head = AnchorSerializer(
@@ -334,33 +402,51 @@ class AccessSerializer(OutputSerializer):
         return () if seen.own else ("method",)
 
 
-class SubjectDisclosureSerializer(serializers.Serializer):
-    at = serializers.DateTimeField()
+class SubjectDisclosureSerializer(OutputSerializer):
+    # Renders a `SeenDisclosure`: its recipient null where it is a victim service.
+
+    at = TimestampField(source="record.at")
     recipient = serializers.UUIDField(
-        allow_null=True, help_text="Null for a victim service, named only by its kind."
+        allow_null=True,
+        source="record.agency_ref",
+        help_text="Null for a victim service, named only by its kind.",
     )
-    recipient_kind = serializers.ChoiceField(choices=AgencyKind.choices)
+    recipient_kind = serializers.ChoiceField(
+        choices=AgencyKind.choices, source="record.agency_kind"
+    )
     referral = serializers.UUIDField()
     categories = serializers.ListField(child=serializers.ChoiceField(choices=CATEGORY_VALUES))
-    purpose = serializers.ChoiceField(choices=PURPOSE_VALUES, allow_null=True)
+    purpose = OptionalChoiceField(choices=PURPOSE_VALUES, allow_null=True, source="record.purpose")
     basis = SubjectBasisSerializer(
         many=True, help_text="What each category's disclosure rested on."
     )
 
+    def hidden(self, disclosure: SeenDisclosure) -> Collection[str]:
+        return () if disclosure.recipient_named else ("recipient",)
 
-class HeldSerializer(serializers.Serializer):
-    referral = serializers.UUIDField()
+
+class HeldSerializer(OutputSerializer):
+    # Renders a `HeldReferral`; its data as ReferralSerializer rendered it.
+
+    referral = serializers.UUIDField(source="referral.id")
     role = serializers.ChoiceField(choices=["subject", "partner"])
-    status = serializers.CharField(allow_null=True, help_text="The referral's, in his report.")
-    created_at = serializers.DateTimeField()
+    status = serializers.CharField(
+        allow_null=True, source="referral.status", help_text="The referral's, in his report."
+    )
+    created_at = TimestampField(source="referral.created_at")
     data = serializers.DictField(
         help_text="The person's own categories only, keyed by category name."
     )
 
+    def hidden(self, held: HeldReferral) -> Collection[str]:
+        return () if held.status_shown else ("status",)
 
-class SubjectReportSerializer(serializers.Serializer):
+
+class SubjectReportSerializer(OutputSerializer):
+    # Renders a `SubjectReport`, as JSON and as the HTML document (audit.views).
+
     person = serializers.UUIDField()
-    prepared_at = serializers.DateTimeField()
+    prepared_at = TimestampField()
     status = serializers.ChoiceField(
         choices=["draft_for_dpo_review"],
         help_text="Every report is a draft until a DPO has reviewed it for release.",

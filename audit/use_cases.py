@@ -40,7 +40,9 @@ from audit.serializers import (
     AccessSerializer,
     ReviewSerializer,
     SeenAccess,
+    SubjectReportSerializer,
     VerifyQuerySerializer,
+    VerifySerializer,
 )
 from audit.services import AccessDetails, served
 from core.context import RequestContext, Served
@@ -206,12 +208,14 @@ def audit_verify(context: RequestContext, query: dict[str, Any]) -> Served:
     checked = VerifyQuerySerializer(data=query)
     checked.is_valid(raise_exception=True)
     given = checked.validated_data.get("anchor")
-    return Served(chain_verify(anchor=Anchor.parse(given) if given else None).as_dict())
+    report = chain_verify(anchor=Anchor.parse(given) if given else None)
+    return Served(rendering(VerifySerializer)(report))
 
 
 def subject_report_create(context: RequestContext, person_id: UUID) -> Served:
-    """The hub operator's DPO drafts a person's subject-access report (`audit.report`); 404
-    for no such person. Its access record names the person and every referral held."""
+    """The hub operator's DPO drafts a person's subject-access report (`audit.report`, rendered
+    by `SubjectReportSerializer`); 404 for no such person. Its access record names the person
+    and every referral held."""
     require_hub_operator(context, "produces subject-access reports")
     with transaction.atomic():
         person = Person.objects.filter(id=person_id).first()
@@ -220,9 +224,9 @@ def subject_report_create(context: RequestContext, person_id: UUID) -> Served:
         report = subject_report(person=person, now=context.now)
         return recorded(
             context,
-            report,
+            rendering(SubjectReportSerializer)(report),
             persons=[person.id],
-            referrals=[UUID(held["referral"]) for held in report["held"]],
+            referrals=[held.referral.id for held in report.held],
         )
 
 

@@ -126,6 +126,18 @@ class StoredKeyOrder:
         return {**{key: body[key] for key in self.stored(instance) if key in body}, **body}
 
 
+class KeyOrder:
+    # Renders its fields in the order `key_order` names them (any it leaves out after them),
+    # whatever order it declares them in: the committed schema lists the fields in declaration
+    # order, and a body older than its serializer keeps the order it always had.
+
+    key_order: tuple[str, ...] = ()
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        body = super().to_representation(instance)  # type: ignore[misc]
+        return {**{key: body[key] for key in self.key_order if key in body}, **body}
+
+
 def rendering(
     serializer_class: type[serializers.Serializer], **context: Any
 ) -> Callable[[Any], Any]:

@@ -1,7 +1,8 @@
 """manage.py audit_verify: check the access records' hash chain.
 
-Prints the verification report as one JSON object (the body of GET /api/v1/audit/verify/) and
-exits 0 when the chain is intact, 1 when it is not, naming the first bad batch.
+Prints the verification report as one JSON object, the body of GET /api/v1/audit/verify/ rendered
+by the same serializer (audit.serializers.VerifySerializer), and exits 0 when the chain is
+intact, 1 when it is not, naming the first bad batch.
 """
 
 import json
@@ -10,6 +11,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from audit.chain import Anchor, chain_verify
+from audit.serializers import VerifySerializer
+from core.serializers import rendering
 
 
 class Command(BaseCommand):
@@ -33,6 +36,6 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         report = chain_verify(anchor=anchor)
         # The report goes to stdout either way: scripts read the line, then the exit status.
-        self.stdout.write(json.dumps(report.as_dict()))
+        self.stdout.write(json.dumps(rendering(VerifySerializer)(report)))
         if not report.intact:
             raise CommandError(f"audit chain broken: {report.problem}")
