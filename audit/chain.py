@@ -11,21 +11,27 @@ A record whose request's transaction was still open when the sealer ran is simpl
 the next run. Its `at` may then lie before the end of the sealed range, but never by more
 than AUDIT_SEAL_GRACE_SECONDS (the longest a request's transaction may stay open): a record
 further back than that was not written by a request, and the verifier reports it as inserted.
+So the sealer looks for unsealed records from the chain's head less that grace, never through
+the sealed ones behind it; one further back stays unsealed, and reported.
 """
 
+import gc
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from json.encoder import encode_basestring_ascii
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Max, Min, Sum
+from django.db.models import Count, JSONField, Max, Min, QuerySet, Sum, TextField
+from django.db.models.functions import Cast
 
 from audit.models import AccessIndexEntry, AccessRecord, FlagReview, SealBatch, SealedRecord
 from audit.services import index_entries_of
@@ -98,6 +104,121 @@ def record_digest(record: AccessRecord) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+# A record read as a row rather than a model: every sealed field in this order, each JSON field
+# as the text the database holds (record_row_columns). The sealer and the verifier read records
+# this way, thousands at a time; row_digest(row) is record_digest(record) byte for byte
+# (tests/test_audit_chain.py checks it over generated records).
+RECORD_ROW = (*SEALED_FIELDS, *SEALED_WHEN_SET)
+_JSON_FIELDS = {
+    field.attname: field
+    for field in AccessRecord._meta.concrete_fields
+    if isinstance(field, JSONField)
+}
+_ID, _AT = RECORD_ROW.index("id"), RECORD_ROW.index("at")
+_ALWAYS = object()
+# record_digest's JSON in order: its keys sorted, the value's place in the row, the field's
+# name if its value is JSON text, and the default that leaves a later field out.
+_DIGEST_PLAN = tuple(
+    (
+        encode_basestring_ascii(name) + ":",
+        RECORD_ROW.index(name),
+        name if name in _JSON_FIELDS else None,
+        SEALED_WHEN_SET.get(name, _ALWAYS),
+    )
+    for name in sorted(RECORD_ROW)
+)
+_ENCODE = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str
+).encode
+
+
+def record_row_columns(through: str = "") -> list[Any]:
+    """values_list() arguments that read a record as a RECORD_ROW: on AccessRecord, or
+    `through` a relation to it ("record__")."""
+    return [
+        Cast(through + name, TextField()) if name in _JSON_FIELDS else through + name
+        for name in RECORD_ROW
+    ]
+
+
+def record_rows(values: QuerySet) -> list[tuple]:
+    """The rows of a values_list() that starts with record_row_columns(): RECORD_ROWs, each
+    followed by the list's other columns. On PostgreSQL they are fetched with psycopg's own
+    loaders for times (in C: Django's is Python, and cost more than the rest of the row) and
+    ids as text (how the digest writes them, the database's canonical form): on any other
+    database, as Django reads them."""
+    if connection.vendor != "postgresql":
+        return list(values)
+    from psycopg.types.datetime import TimestamptzLoader
+    from psycopg.types.string import TextLoader
+
+    sql, params = values.query.sql_with_params()
+    with connection.cursor() as cursor:
+        # This cursor's own loaders; the connection's are left as they were.
+        cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
+        cursor.cursor.adapters.register_loader("uuid", TextLoader)
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+class JsonTexts:
+    """JSON text already met, per field, with its value and its JSON: the same lists of
+    categories, reasons and suppliers recur from record to record, and are decoded once."""
+
+    def __init__(self, *, limit: int = 50_000) -> None:
+        self.limit = limit
+        self.fields: dict[str, dict[str | None, tuple[Any, str]]] = {n: {} for n in _JSON_FIELDS}
+
+    def get(self, name: str, text: str | None) -> tuple[Any, str]:
+        known = self.fields[name]
+        found = known.get(text)
+        if found is None:
+            if len(known) >= self.limit:
+                known.clear()
+            # Exactly what the model holds: JSONField's own conversion of the database's text.
+            value = _JSON_FIELDS[name].from_db_value(text, None, connection)
+            found = known[text] = (value, _encoded(value))
+        return found
+
+
+def _encoded(value: Any) -> str:
+    """The value as record_digest's JSON writes it; the common types without the encoder's
+    set-up, the same characters."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    kind = type(value)
+    if kind is str:
+        return encode_basestring_ascii(value)
+    if kind is int:
+        return int.__repr__(value)
+    if kind is UUID:
+        return encode_basestring_ascii(str(value))
+    if kind is datetime:
+        return encode_basestring_ascii(value.isoformat())
+    return _ENCODE(_plain(value))
+
+
+def row_digest(row: Sequence[Any], json_texts: JsonTexts | None = None) -> str:
+    """record_digest of a record read as a RECORD_ROW, without building the model (JSON text
+    met before is taken from `json_texts` rather than decoded again)."""
+    texts = JsonTexts() if json_texts is None else json_texts
+    parts = []
+    for key, index, name, default in _DIGEST_PLAN:
+        value = row[index]
+        if name is None:
+            encoded = None
+        else:
+            value, encoded = texts.get(name, value)
+        if default is _ALWAYS or value != default:
+            parts.append(key + (_encoded(value) if encoded is None else encoded))
+    canonical = "{" + ",".join(parts) + "}"
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 def batch_hash(*, previous_hash: str, number: int, digests: Iterable[str]) -> str:
     """sha256 over the previous batch's hash, this batch's number and its members' digests."""
     return hashlib.sha256("\n".join([previous_hash, str(number), *digests]).encode()).hexdigest()
@@ -146,6 +267,21 @@ class SealResult:
         }
 
 
+@contextmanager
+def no_cycle_collection() -> Iterator[None]:
+    """Sealing and verifying decode and build millions of small lists, dicts and tuples, and
+    keep none in a reference cycle: reference counting frees them all. The cycle collector
+    would only scan them, and the pages and caches held meanwhile, over and over (measured:
+    it tripled the cost of decoding a record's JSON)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _take_sealer_lock() -> None:
     # Two sealers at once would both number a batch N+1. On PostgreSQL the second waits here
     # until the first commits, then reads what it sealed. SQLite needs nothing: the hub opens
@@ -157,32 +293,67 @@ def _take_sealer_lock() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SEALER_LOCK])
 
 
+class _Batch(NamedTuple):
+    """A sealed batch as the sealer and the verifier read it: SealBatch's fields, no model."""
+
+    number: int
+    sealed_at: datetime
+    size: int
+    first_at: datetime
+    last_at: datetime
+    previous_hash: str
+    hash: str
+
+
+def _read_batches(batches: Any) -> list[_Batch]:
+    return [_Batch._make(row) for row in batches.values_list(*_Batch._fields)]
+
+
+def _unsealed_from(head: _Batch) -> datetime:
+    """The earliest a record written by a request can be dated, if it is still unsealed once
+    `head` is sealed: the sealer seeks from here instead of reading the whole table.
+
+    A record committed before `head`'s run read the table, and left out of it, comes after
+    `head`'s last record in (at, id) order. One committed after that read was dated, in its
+    transaction, at most a grace before the read: at most a grace before `head`'s last record
+    (or before `head` was sealed, if a record dated in the future was sealed, which
+    audit_verify reports). Anything older that is still unsealed was not written by a
+    request: it stays unsealed, and audit_verify reports it as inserted."""
+    grace = timedelta(seconds=settings.AUDIT_SEAL_GRACE_SECONDS)
+    return min(head.last_at, head.sealed_at) - grace
+
+
 def _seal_one_batch(*, size: int) -> SealBatch | None:
     with transaction.atomic():
         _take_sealer_lock()
-        last = SealBatch.objects.order_by("-number").first()
+        heads = _read_batches(SealBatch.objects.order_by("-number")[:1])
+        head = heads[0] if heads else None
         # Only committed records are visible here; one still in flight is the next run's.
-        records = list(AccessRecord.objects.filter(seal__isnull=True).order_by("at", "id")[:size])
-        if not records:
+        unsealed = AccessRecord.objects.filter(seal__isnull=True)
+        if head is not None:
+            unsealed = unsealed.filter(at__gte=_unsealed_from(head))
+        rows = record_rows(unsealed.order_by("at", "id").values_list(*record_row_columns())[:size])
+        if not rows:
             return None
-        records.sort(key=lambda r: (r.at, r.id))
-        number = last.number + 1 if last else 1
-        previous_hash = last.hash if last else GENESIS_HASH
+        rows.sort(key=lambda row: (row[_AT], row[_ID]))
+        number = head.number + 1 if head else 1
+        previous_hash = head.hash if head else GENESIS_HASH
+        texts = JsonTexts()
         batch = SealBatch.objects.create(
             number=number,
-            size=len(records),
-            first_at=records[0].at,
-            last_at=records[-1].at,
+            size=len(rows),
+            first_at=rows[0][_AT],
+            last_at=rows[-1][_AT],
             previous_hash=previous_hash,
             hash=batch_hash(
                 previous_hash=previous_hash,
                 number=number,
-                digests=(record_digest(r) for r in records),
+                digests=[row_digest(row, texts) for row in rows],
             ),
         )
         SealedRecord.objects.bulk_create(
-            SealedRecord(record=record, batch=batch, position=position)
-            for position, record in enumerate(records)
+            SealedRecord(record_id=row[_ID], batch_id=number, position=position)
+            for position, row in enumerate(rows)
         )
         return batch
 
@@ -196,10 +367,11 @@ def chain_seal(*, batch_size: int | None = None) -> SealResult:
         raise ValueError("batch_size must be positive")
     batches = records = 0
     last_number: int | None = None
-    while (batch := _seal_one_batch(size=size)) is not None:
-        batches += 1
-        records += batch.size
-        last_number = batch.number
+    with no_cycle_collection():
+        while (batch := _seal_one_batch(size=size)) is not None:
+            batches += 1
+            records += batch.size
+            last_number = batch.number
     return SealResult(
         sealed_batches=batches,
         sealed_records=records,
