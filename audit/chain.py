@@ -31,10 +31,11 @@ from uuid import UUID
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, JSONField, Max, Min, QuerySet, Sum, TextField
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 
 from audit.models import AccessIndexEntry, AccessRecord, FlagReview, SealBatch, SealedRecord
-from audit.services import index_entries_of
+from audit.services import index_entries_of, index_values_of
 from core.serializers import timestamp
 
 GENESIS_HASH = "0" * 64
@@ -74,8 +75,10 @@ SEALED_WHEN_SET: dict[str, Any] = {"tried": "", "burst": None, "channel": None}
 # Any 64-bit constant will do, as long as only the sealer takes it.
 _SEALER_LOCK = 0x6175646974_5EA1  # "audit", seal
 
-# Batches read per query while verifying: the chain is walked, never loaded whole.
-_BATCHES_PER_PAGE = 100
+# The verifier reads the chain a page at a time, never whole: up to this many batches per query,
+# and their records (with their index entries) up to this many per query, or one batch's.
+_BATCHES_PER_PAGE = 1000
+_RECORDS_PER_PAGE = 10_000
 
 
 def _plain(value: Any) -> Any:
@@ -431,22 +434,51 @@ class _Fault:
         return f"batch {self.batch}: {self.what}"
 
 
-def _batches() -> Iterator[SealBatch]:
+class _PageOfBatches(NamedTuple):
+    """Consecutive batches, and what the walk knows when it reaches the first of them."""
+
+    batches: list[_Batch]
+    previous: _Batch | None
+    sealed_until: datetime | None
+
+
+def _pages() -> Iterator[_PageOfBatches]:
+    """The chain's batches in order, in runs of consecutive batches of _RECORDS_PER_PAGE
+    records at most (or a single batch, however large)."""
     after = 0
+    previous: _Batch | None = None
+    sealed_until: datetime | None = None
     while True:
-        page = list(
+        batches = _read_batches(
             SealBatch.objects.filter(number__gt=after).order_by("number")[:_BATCHES_PER_PAGE]
         )
-        yield from page
-        if len(page) < _BATCHES_PER_PAGE:
+        pages: list[list[_Batch]] = []
+        records = 0
+        for batch in batches:
+            if not pages or records + batch.size > _RECORDS_PER_PAGE:
+                pages.append([])
+                records = 0
+            pages[-1].append(batch)
+            records += batch.size
+        for page in pages:
+            yield _PageOfBatches(page, previous, sealed_until)
+            previous = page[-1]
+            for batch in page:
+                sealed_until = _sealed_until(sealed_until, batch)
+        if len(batches) < _BATCHES_PER_PAGE:
             return
-        after = page[-1].number
+        after = batches[-1].number
 
 
-def _index_fault(batch: SealBatch, records: list[AccessRecord]) -> str | None:
+def _sealed_until(before: datetime | None, batch: _Batch) -> datetime:
+    """The end of the sealed range once `batch` is walked."""
+    return max(before, batch.last_at) if before else batch.last_at
+
+
+def _index_fault(batch: _Batch, records: list[AccessRecord]) -> str | None:
     stored: dict[UUID, Counter] = {record.id: Counter() for record in records}
     for record_id, kind, value, at in AccessIndexEntry.objects.filter(
-        record__seal__batch=batch
+        record__seal__batch_id=batch.number
     ).values_list("record_id", "kind", "value", "at"):
         stored.setdefault(record_id, Counter())[(kind, value, at)] += 1
     for position, record in enumerate(records):
@@ -457,16 +489,18 @@ def _index_fault(batch: SealBatch, records: list[AccessRecord]) -> str | None:
 
 
 def _batch_fault(
-    batch: SealBatch, *, previous: SealBatch | None, sealed_until: datetime | None
+    batch: _Batch, *, previous: _Batch | None, sealed_until: datetime | None
 ) -> str | None:
-    """What is wrong with one batch, given the one before it (None: it is intact)."""
+    """What is wrong with one batch, given the one before it (None: it is intact). Batch by
+    batch, with models: the verifier's reference, and how a batch that Page does not find
+    intact is judged (and named)."""
     n = batch.number
     previous_hash = previous.hash if previous else GENESIS_HASH
     if batch.previous_hash != previous_hash:
         before = f"batch {previous.number}" if previous else "the start of the chain"
         return f"does not link to {before} (its previous hash differs)"
     members = list(
-        SealedRecord.objects.filter(batch=batch).select_related("record").order_by("position")
+        SealedRecord.objects.filter(batch_id=n).select_related("record").order_by("position")
     )
     if len(members) < batch.size:
         return f"holds {len(members)} of its {batch.size} sealed records (deleted)"
@@ -501,20 +535,191 @@ def _batch_fault(
     return _index_fault(batch, records)
 
 
+# What index_values_of reads of a record, and where a RECORD_ROW holds it.
+_INDEXED = ("referrals", "persons", "person", "disclosed", "agency_ref", "decisions")
+_INDEXED_AT = tuple(RECORD_ROW.index(name) for name in _INDEXED)
+# Where a member row holds, after the record (a RECORD_ROW), its batch, its position and, on
+# PostgreSQL, its stored index entries as _entry_lines writes them.
+_BATCH_ID, _POSITION, _ENTRIES = range(len(RECORD_ROW), len(RECORD_ROW) + 3)
+
+
+class _Indexed:
+    """A record's indexed fields, as index_values_of reads them."""
+
+    __slots__ = _INDEXED
+
+    def __init__(self, values: Sequence[Any]) -> None:
+        for name, value in zip(_INDEXED, values, strict=True):
+            setattr(self, name, value)
+
+
+def _entry_line(kind: Any, value: Any) -> str:
+    # Each part prefixed with its length, so that no kind or value can pass for two entries
+    # (a line that is not two strings matches none: every real one starts with a digit).
+    if type(kind) is not str or type(value) is not str:
+        return "?"
+    return f"{len(kind)}:{kind}{len(value)}:{value}"
+
+
+def _entry_lines(entries: Iterable[tuple[Any, Any, bool]]) -> str | None:
+    """A record's index entries (kind, value, whether it holds the record's time) as one
+    string: a line each, in code point order, a line whose time differs marked "!" (None: no
+    entry). Equal strings, equal entries."""
+    lines = sorted((_entry_line(kind, value), same_time) for kind, value, same_time in entries)
+    return "\n".join(line + ("" if same else "!") for line, same in lines) if lines else None
+
+
+# The same string, written by PostgreSQL for each member row (audit_accessrecord is the
+# member's record in the query that reads them). "C": code point order, as Python's.
+_PG_LINE = "length(e.kind) || ':' || e.kind || length(e.value) || ':' || e.value"
+_PG_ENTRY_LINES = RawSQL(  # noqa: S611 (constants, no input)
+    f"""(
+        SELECT string_agg(
+            coalesce({_PG_LINE}, '?')
+                || CASE WHEN e.at = audit_accessrecord.at THEN '' ELSE '!' END,
+            E'\\n' ORDER BY ({_PG_LINE}) COLLATE "C"
+        )
+        FROM audit_accessindexentry e WHERE e.record_id = audit_sealedrecord.record_id
+    )""",  # noqa: S608
+    [],
+    output_field=TextField(),
+)
+
+
+def _stored_entry_lines(first: int, last: int) -> dict[Any, str]:
+    """Elsewhere than on PostgreSQL (SQLite, whose group_concat() is not ordered before 3.44):
+    _entry_lines of every record sealed in batches `first` to `last`, entry by entry."""
+    entries: dict[Any, list[tuple[Any, Any, bool]]] = {}
+    for record_id, kind, value, at, record_at in AccessIndexEntry.objects.filter(
+        record__seal__batch_id__gte=first, record__seal__batch_id__lte=last
+    ).values_list("record_id", "kind", "value", "at", "record__at"):
+        entries.setdefault(record_id, []).append((kind, value, at == record_at))
+    return {record_id: _entry_lines(them) for record_id, them in entries.items()}
+
+
+class Page:
+    """Consecutive batches, read in one query with their records and index entries, and
+    judged from rows: the fast way through an intact chain. It only ever finds a batch intact
+    when _batch_fault would; any other batch it leaves to _batch_fault, which names the
+    fault."""
+
+    def __init__(self, checker: "Checker", page: _PageOfBatches) -> None:
+        self.checker = checker
+        self.page = page
+        first, last = page.batches[0].number, page.batches[-1].number
+        columns = [*record_row_columns("record__"), "batch_id", "position"]
+        on_postgresql = connection.vendor == "postgresql"
+        if on_postgresql:
+            columns.append(_PG_ENTRY_LINES)
+        self.members: dict[int, list[tuple]] = {}
+        for row in record_rows(
+            SealedRecord.objects.filter(batch_id__gte=first, batch_id__lte=last)
+            .order_by("batch_id", "position")
+            .values_list(*columns)
+        ):
+            self.members.setdefault(row[_BATCH_ID], []).append(row)
+        self.entries = None if on_postgresql else _stored_entry_lines(first, last)
+
+    def intact_batches(self) -> set[int]:
+        """The numbers of the page's batches found intact, each following the one before it
+        as the walk does."""
+        intact = set()
+        previous, sealed_until = self.page.previous, self.page.sealed_until
+        for batch in self.page.batches:
+            if self.intact(batch, previous=previous, sealed_until=sealed_until):
+                intact.add(batch.number)
+            previous, sealed_until = batch, _sealed_until(sealed_until, batch)
+        return intact
+
+    def intact(
+        self, batch: _Batch, *, previous: _Batch | None, sealed_until: datetime | None
+    ) -> bool:
+        rows = self.members.get(batch.number, [])
+        previous_hash = previous.hash if previous else GENESIS_HASH
+        grace = self.checker.grace
+        if (
+            batch.previous_hash != previous_hash
+            or len(rows) != batch.size
+            or not rows
+            or (rows[0][_AT], rows[-1][_AT]) != (batch.first_at, batch.last_at)
+            or (sealed_until is not None and batch.first_at < sealed_until - grace)
+            or batch.last_at > batch.sealed_at + grace
+        ):
+            return False
+        texts, implied, entries = self.checker.texts, self.checker.implied, self.entries
+        digests = []
+        before: tuple | None = None
+        for position, row in enumerate(rows):
+            key = (row[_AT], row[_ID])
+            if row[_POSITION] != position or (before is not None and before >= key):
+                return False
+            before = key
+            stored = row[_ENTRIES] if entries is None else entries.get(row[_ID])
+            lines = implied(row)
+            if lines is False or stored != lines:
+                return False
+            digests.append(row_digest(row, texts))
+        expected = batch_hash(previous_hash=previous_hash, number=batch.number, digests=digests)
+        return batch.hash == expected
+
+
+class Checker:
+    """What the walk keeps from page to page: JSON text and index entries already met."""
+
+    def __init__(self) -> None:
+        self.grace = timedelta(seconds=settings.AUDIT_SEAL_GRACE_SECONDS)
+        self.texts = JsonTexts()
+        self._implied: dict[tuple, str | bool | None] = {}
+
+    def implied(self, row: Sequence[Any]) -> str | bool | None:
+        """_entry_lines of the index entries the record implies (False: values that
+        index_values_of does not make plain entries of; _batch_fault judges those)."""
+        key = tuple(row[i] for i in _INDEXED_AT)
+        found = self._implied.get(key, False)
+        if found is not False or key in self._implied:
+            return found
+        if len(self._implied) >= self.texts.limit:
+            self._implied.clear()
+        values = [
+            self.texts.get(name, value)[0] if name in _JSON_FIELDS else value
+            for name, value in zip(_INDEXED, key, strict=True)
+        ]
+        try:
+            pairs = index_values_of(_Indexed(values))
+        except (TypeError, AttributeError, ValueError):
+            found = False
+        else:
+            plain = all(type(value) is str for _, value in pairs)
+            found = (
+                _entry_lines((str(kind), value, True) for kind, value in pairs) if plain else False
+            )
+        self._implied[key] = found
+        return found
+
+
+def _judged_pages() -> Iterator[tuple[_PageOfBatches, set[int]]]:
+    """Each page of the chain in order, with the numbers of its batches found intact."""
+    checker = Checker()
+    for page in _pages():
+        yield page, Page(checker, page).intact_batches()
+
+
 def _walk(*, stop_before: int | None) -> _Fault | None:
-    previous: SealBatch | None = None
-    sealed_until: datetime | None = None
-    for batch in _batches():
-        expected_number = previous.number + 1 if previous else 1
-        if stop_before is not None and expected_number >= stop_before:
-            return None
-        if batch.number != expected_number:
-            return _Fault(expected_number, "missing (renumbered or deleted)")
-        problem = _batch_fault(batch, previous=previous, sealed_until=sealed_until)
-        if problem:
-            return _Fault(batch.number, problem)
-        previous = batch
-        sealed_until = max(sealed_until, batch.last_at) if sealed_until else batch.last_at
+    previous: _Batch | None = None
+    for page, intact in _judged_pages():
+        sealed_until = page.sealed_until
+        for batch in page.batches:
+            expected_number = previous.number + 1 if previous else 1
+            if stop_before is not None and expected_number >= stop_before:
+                return None
+            if batch.number != expected_number:
+                return _Fault(expected_number, "missing (renumbered or deleted)")
+            if batch.number not in intact:
+                problem = _batch_fault(batch, previous=previous, sealed_until=sealed_until)
+                if problem:
+                    return _Fault(batch.number, problem)
+            previous = batch
+            sealed_until = _sealed_until(sealed_until, batch)
     return None
 
 
@@ -566,7 +771,8 @@ def _report(anchor: Anchor | None = None) -> VerifyReport:
         inserted = _Fault(
             covering.number, "an unsealed record is dated inside its range (inserted)"
         )
-    fault = _walk(stop_before=inserted.batch if inserted else None) or inserted
+    with no_cycle_collection():
+        fault = _walk(stop_before=inserted.batch if inserted else None) or inserted
     anchored = _anchor_fault(anchor) if anchor else None
     if anchored and (fault is None or anchored.batch < fault.batch):
         fault = anchored
@@ -586,10 +792,21 @@ def _report(anchor: Anchor | None = None) -> VerifyReport:
     )
 
 
+# For the walk's transaction alone. Each page's query is planned as costly (a subquery per
+# record), and PostgreSQL would compile it (JIT: about a second, for a query that takes a
+# tenth of one), hand it to parallel workers whose start costs more than they save, or sort
+# it on disk; it reads a page of records by their batch and position, which an index gives.
+PG_WALK_SETTINGS = (
+    "jit = off",
+    "max_parallel_workers_per_gather = 0",
+    "work_mem = '64MB'",
+)
+
+
 def chain_verify(*, anchor: Anchor | None = None) -> VerifyReport:
-    """Walk the chain batch by batch (a few queries each) and report whether it is intact,
-    what is sealed, what awaits sealing, and the first batch that fails and why. The problem
-    names batches and positions only, never a record's contents."""
+    """Walk the chain batch by batch (a page of batches per query) and report whether it is
+    intact, what is sealed, what awaits sealing, and the first batch that fails and why. The
+    problem names batches and positions only, never a record's contents."""
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
         # One snapshot for the whole walk, so that a seal committing meanwhile cannot make
         # the totals and the walk disagree. (On SQLite a read transaction would be IMMEDIATE,
@@ -597,5 +814,7 @@ def chain_verify(*, anchor: Anchor | None = None) -> VerifyReport:
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                for setting in PG_WALK_SETTINGS:
+                    cursor.execute(f"SET LOCAL {setting}")
             return _report(anchor)
     return _report(anchor)

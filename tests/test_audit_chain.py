@@ -156,6 +156,10 @@ def write_records(count: int) -> None:
         AccessIndexEntry.objects.bulk_create(index_entries_of(record))
 
 
+def forbidden(*args: Any, **kwargs: Any) -> None:
+    raise AssertionError("judged batch by batch: the page's rows should have sufficed")
+
+
 def assert_broken_at(report: dict[str, Any], batch: int, word: str) -> None:
     assert report["intact"] is False
     assert report["first_bad_batch"] == batch
@@ -623,7 +627,7 @@ def test_a_renumbered_batch_is_detected(three_batches):
     assert_broken_at(verify(), 3, "missing")
 
 
-@pytest.mark.parametrize("change", ["edited", "added", "removed"])
+@pytest.mark.parametrize("change", ["edited", "added", "removed", "redated"])
 def test_a_changed_search_index_entry_of_a_sealed_record_is_detected(three_batches, change):
     record = members(2)[2]
     entry = AccessIndexEntry.objects.filter(record=record).first()
@@ -640,6 +644,10 @@ def test_a_changed_search_index_entry_of_a_sealed_record_is_detected(three_batch
             ],
         ),
         "removed": ("DELETE FROM audit_accessindexentry WHERE id = %s", [entry.id]),
+        "redated": (
+            "UPDATE audit_accessindexentry SET at = %s WHERE id = %s",
+            [db(AccessIndexEntry, "at", record.at + timedelta(seconds=1)), entry.id],
+        ),
     }[change]
 
     tamper(statement)
@@ -818,6 +826,32 @@ def test_records_of_every_shape_sealed_from_rows_verify_from_rows_and_from_model
     for batch in SealBatch.objects.order_by("number"):  # and each batch against its models
         assert chain._batch_fault(batch, previous=previous, sealed_until=None) is None
         previous = batch
+
+
+def test_an_intact_chain_is_judged_from_its_pages_rows_never_batch_by_batch(
+    three_batches, referrer, referral, monkeypatch
+):
+    insert_copy(members(1)[0], at=SealBatch.objects.get(number=3).last_at - timedelta(seconds=1))
+    read(referrer, referral)
+    chain_seal(batch_size=3)
+    monkeypatch.setattr(chain, "_batch_fault", forbidden)
+
+    assert verify()["intact"] is True
+
+
+def test_the_verifier_reads_a_page_of_batches_with_the_same_queries_however_many(
+    seven_records, monkeypatch
+):
+    chain_seal(batch_size=1)
+    with CaptureQueriesContext(connection) as seven:
+        assert verify()["intact"] is True
+    write_records(40)
+    chain_seal(batch_size=1)
+
+    with CaptureQueriesContext(connection) as forty_seven:
+        assert verify()["sealed"]["batches"] == 47
+
+    assert len(forty_seven) == len(seven)
 
 
 # --- commands -------------------------------------------------------------------------------------
