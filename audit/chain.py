@@ -20,7 +20,7 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -79,6 +79,8 @@ _SEALER_LOCK = 0x6175646974_5EA1  # "audit", seal
 # and their records (with their index entries) up to this many per query, or one batch's.
 _BATCHES_PER_PAGE = 1000
 _RECORDS_PER_PAGE = 10_000
+# Sealed records per worker process verifying, at least (chain_verify(workers=N)).
+_RECORDS_PER_WORKER = 50_000
 
 
 def _plain(value: Any) -> Any:
@@ -697,16 +699,30 @@ class Checker:
         return found
 
 
-def _judged_pages() -> Iterator[tuple[_PageOfBatches, set[int]]]:
-    """Each page of the chain in order, with the numbers of its batches found intact."""
+def _judged_pages(*, workers: int) -> Iterator[tuple[_PageOfBatches, set[int]]]:
+    """Each page of the chain in order, with the numbers of its batches found intact: by this
+    process, or by `workers` processes reading the same snapshot (audit.chain_workers)."""
+    if workers > 1:
+        from audit.chain_workers import judged_in_workers
+
+        yield from judged_in_workers(_pages(), workers=workers)
+        return
     checker = Checker()
     for page in _pages():
         yield page, Page(checker, page).intact_batches()
 
 
-def _walk(*, stop_before: int | None) -> _Fault | None:
+def _walk(*, stop_before: int | None, workers: int = 1) -> _Fault | None:
+    judged = _judged_pages(workers=workers)
+    with closing(judged):  # stopping early stops the workers too
+        return _walk_judged(judged, stop_before=stop_before)
+
+
+def _walk_judged(
+    judged: Iterator[tuple[_PageOfBatches, set[int]]], *, stop_before: int | None
+) -> _Fault | None:
     previous: _Batch | None = None
-    for page, intact in _judged_pages():
+    for page, intact in judged:
         sealed_until = page.sealed_until
         for batch in page.batches:
             expected_number = previous.number + 1 if previous else 1
@@ -753,7 +769,7 @@ def _review_without_its_request() -> str | None:
     return None
 
 
-def _report(anchor: Anchor | None = None) -> VerifyReport:
+def _report(anchor: Anchor | None = None, *, workers: int = 1) -> VerifyReport:
     sealed = SealBatch.objects.aggregate(
         batches=Count("number"), records=Sum("size"), start=Min("first_at"), end=Max("last_at")
     )
@@ -771,8 +787,11 @@ def _report(anchor: Anchor | None = None) -> VerifyReport:
         inserted = _Fault(
             covering.number, "an unsealed record is dated inside its range (inserted)"
         )
+    # A worker costs a second or so to start: only a long chain is worth sharing out.
+    workers = max(1, min(workers, (sealed["records"] or 0) // _RECORDS_PER_WORKER))
     with no_cycle_collection():
-        fault = _walk(stop_before=inserted.batch if inserted else None) or inserted
+        fault = _walk(stop_before=inserted.batch if inserted else None, workers=workers)
+    fault = fault or inserted
     anchored = _anchor_fault(anchor) if anchor else None
     if anchored and (fault is None or anchored.batch < fault.batch):
         fault = anchored
@@ -803,10 +822,13 @@ PG_WALK_SETTINGS = (
 )
 
 
-def chain_verify(*, anchor: Anchor | None = None) -> VerifyReport:
+def chain_verify(*, anchor: Anchor | None = None, workers: int = 1) -> VerifyReport:
     """Walk the chain batch by batch (a page of batches per query) and report whether it is
     intact, what is sealed, what awaits sealing, and the first batch that fails and why. The
-    problem names batches and positions only, never a record's contents."""
+    problem names batches and positions only, never a record's contents.
+
+    On PostgreSQL, `workers` processes may read and hash pages of a long chain at once, in the
+    walk's snapshot (audit.chain_workers); the walk and its report are the same."""
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
         # One snapshot for the whole walk, so that a seal committing meanwhile cannot make
         # the totals and the walk disagree. (On SQLite a read transaction would be IMMEDIATE,
@@ -816,5 +838,6 @@ def chain_verify(*, anchor: Anchor | None = None) -> VerifyReport:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
                 for setting in PG_WALK_SETTINGS:
                     cursor.execute(f"SET LOCAL {setting}")
-            return _report(anchor)
+            return _report(anchor, workers=workers)
+    # Inside a caller's transaction (or on SQLite) the snapshot is not the walk's to share.
     return _report(anchor)

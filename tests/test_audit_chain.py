@@ -854,6 +854,47 @@ def test_the_verifier_reads_a_page_of_batches_with_the_same_queries_however_many
     assert len(forty_seven) == len(seven)
 
 
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_workers_judge_the_pages_of_a_long_chain_and_report_the_same(monkeypatch, caplog):
+    # Committed records: the workers read them in the verifier's snapshot, from processes of
+    # their own. Pages of 3 records here, and a worker for every record.
+    write_records(20)
+    chain_seal(batch_size=2)
+    monkeypatch.setattr(chain, "_RECORDS_PER_PAGE", 3)
+    monkeypatch.setattr(chain, "_RECORDS_PER_WORKER", 1)
+    alone = chain_verify().as_dict()
+    # From here on, no page may be judged in this process: only in the workers.
+    monkeypatch.setattr(chain.Page, "intact_batches", forbidden)
+    monkeypatch.setattr(chain, "_batch_fault", forbidden)
+
+    shared = chain_verify(workers=2).as_dict()
+
+    assert shared == alone
+    assert shared["intact"] is True
+    assert "worker failed" not in caplog.text
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_workers_leave_a_broken_batch_to_the_walk_which_names_it(monkeypatch):
+    write_records(20)
+    chain_seal(batch_size=2)
+    monkeypatch.setattr(chain, "_RECORDS_PER_PAGE", 3)
+    monkeypatch.setattr(chain, "_RECORDS_PER_WORKER", 1)
+    tamper(
+        (
+            "UPDATE audit_accessrecord SET status = 418 WHERE id = %s",
+            [db(AccessRecord, "id", members(6)[1].id)],
+        )
+    )
+
+    report = chain_verify(workers=2).as_dict()
+
+    assert report == chain_verify().as_dict()
+    assert_broken_at(report, 6, "edited")
+
+
 # --- commands -------------------------------------------------------------------------------------
 
 
@@ -869,6 +910,11 @@ def test_audit_seal_prints_what_it_sealed(seven_records, settings):
         "last_batch": None,
         "head": head,
     }
+
+
+def test_audit_verify_refuses_fewer_than_one_worker():
+    with pytest.raises(CommandError):
+        run_command("audit_verify", "--workers", "0")
 
 
 def test_audit_seal_refuses_a_batch_size_below_one():
