@@ -328,7 +328,7 @@ def _unsealed_from(head: _Batch) -> datetime:
     return min(head.last_at, head.sealed_at) - grace
 
 
-def _seal_one_batch(*, size: int) -> SealBatch | None:
+def _seal_one_batch(*, size: int, texts: JsonTexts) -> SealBatch | None:
     with transaction.atomic():
         _take_sealer_lock()
         heads = _read_batches(SealBatch.objects.order_by("-number")[:1])
@@ -343,7 +343,6 @@ def _seal_one_batch(*, size: int) -> SealBatch | None:
         rows.sort(key=lambda row: (row[_AT], row[_ID]))
         number = head.number + 1 if head else 1
         previous_hash = head.hash if head else GENESIS_HASH
-        texts = JsonTexts()
         batch = SealBatch.objects.create(
             number=number,
             size=len(rows),
@@ -372,8 +371,9 @@ def chain_seal(*, batch_size: int | None = None) -> SealResult:
         raise ValueError("batch_size must be positive")
     batches = records = 0
     last_number: int | None = None
+    texts = JsonTexts()
     with no_cycle_collection():
-        while (batch := _seal_one_batch(size=size)) is not None:
+        while (batch := _seal_one_batch(size=size, texts=texts)) is not None:
             batches += 1
             records += batch.size
             last_number = batch.number
