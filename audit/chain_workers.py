@@ -1,5 +1,5 @@
 """Worker processes for chain_verify(workers=N), on PostgreSQL: each judges whole pages of the
-chain (audit.chain._Page) in the verifier's own snapshot, so that the pages of a long chain
+chain (audit.chain.Page) in the verifier's own snapshot, so that the pages of a long chain
 are read and hashed on several cores at once.
 
 A worker only ever reports which batches of a page it found intact. The walk itself stays in
