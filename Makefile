@@ -36,6 +36,7 @@ help:
 	@echo "make fuzz          bounded schemathesis run of openapi/schema.yaml against a live hub"
 	@echo "make bench         time the audit search over 1M records, with and without its indexes"
 	@echo "                  then the hub against a bare baseline under gunicorn (PostgreSQL only)"
+	@echo "                  (BENCH_ONLY=chain: only audit_seal and audit_verify over 1M records)"
 	@echo "make lock          re-resolve $(LOCK) from pyproject.toml (the only way pins change)"
 	@echo "make lock-check    fail if $(LOCK) is stale against pyproject.toml (needs PyPI)"
 	@echo "make audit-deps    pip-audit the locked packages (PyPI; AUDIT_SERVICE=osv for osv.dev)"
@@ -166,7 +167,19 @@ fuzz: $(INSTALLED)
 # Then scripts/bench_hub.py (README, *Benchmark*): the hub under gunicorn against bare Django
 # views, in another throwaway database; PostgreSQL only (skipped on SQLite). BENCH_REFERRALS
 # (10000), BENCH_RECORDS (1000000), BENCH_QUICK=1 for a short try; table and bench/results/*.json.
+# BENCH_ONLY picks the parts, in order: search (bench_audit.py), hub (bench_hub.py, which ends
+# with audit_seal and audit_verify), chain (bench_chain.py: only audit_seal and audit_verify over
+# BENCH_RECORDS records, into bench/results/chain-*.json). Default: search,hub. For example
+# DATABASE_URL=postgres://... BENCH_ONLY=chain make bench. BENCH_DATABASE_PREFIX names the
+# throwaway PostgreSQL databases (default hub_bench_, then random hex).
+BENCH_ONLY ?= search,hub
 bench: export DEBUG := 0
 bench: $(INSTALLED)
-	$(PY) scripts/bench_audit.py
-	$(PY) scripts/bench_hub.py
+	for part in $$(echo "$(BENCH_ONLY)" | tr ',' ' '); do \
+	  case "$$part" in \
+	    search) $(PY) scripts/bench_audit.py ;; \
+	    hub) $(PY) scripts/bench_hub.py ;; \
+	    chain) $(PY) scripts/bench_chain.py ;; \
+	    *) echo "BENCH_ONLY: unknown part '$$part' (search, hub, chain)" >&2; exit 2 ;; \
+	  esac; \
+	done

@@ -218,6 +218,16 @@ def index_entries_of(record: AccessRecord) -> list[AccessIndexEntry]:
     person behind the token too), disclosed category, and agency that may see it (the
     requester and every supplier of what it disclosed). The chain's verifier rebuilds them
     from the record to check that none was added or removed."""
+    return [
+        AccessIndexEntry(record=record, kind=kind, value=value, at=record.at)
+        for kind, value in index_values_of(record)
+    ]
+
+
+def index_values_of(record: Any) -> list[tuple[str, Any]]:
+    """(kind, value) of each entry of `index_entries_of`, in its order, from anything with the
+    record's `referrals`, `persons`, `person`, `disclosed`, `agency_ref` and `decisions`: the
+    chain's verifier reads records as rows, not models."""
     persons = dict.fromkeys([*record.persons, *([record.person] if record.person else [])])
     agencies = dict.fromkeys(
         [
@@ -232,13 +242,9 @@ def index_entries_of(record: AccessRecord) -> list[AccessIndexEntry]:
             ),
         ]
     )
-    values = [
+    return [
         *((IndexKind.REFERRAL, v) for v in dict.fromkeys(record.referrals)),
         *((IndexKind.PERSON, v) for v in persons),
         *((IndexKind.CATEGORY, v) for v in record.disclosed),
         *((IndexKind.AGENCY, v) for v in agencies),
-    ]
-    return [
-        AccessIndexEntry(record=record, kind=kind, value=value, at=record.at)
-        for kind, value in values
     ]

@@ -9,7 +9,9 @@ never be removed.
 
 Environment: DATABASE_URL (as for the hub: SQLite when unset), BENCH_RECORDS (default
 1,000,000), BENCH_RUNS (timed runs per query, default 5, after one warm-up), BENCH_MAX_MS (the
-slowest first page allowed with the indexes, default 250). Exits 1 if a query is slower.
+slowest first page allowed with the indexes, default 250), BENCH_DATABASE_PREFIX (the
+PostgreSQL database's name before its random part, default hub_bench_). Exits 1 if a query is
+slower.
 """
 
 import json
@@ -46,6 +48,9 @@ from audit.services import index_entries_of  # noqa: E402
 RECORDS = int(os.environ.get("BENCH_RECORDS") or 1_000_000)
 RUNS = int(os.environ.get("BENCH_RUNS") or 5)
 MAX_MS = float(os.environ.get("BENCH_MAX_MS") or 250)
+# A throwaway PostgreSQL database is named this, then random hex (where only some names may be
+# created, say which).
+DATABASE_PREFIX = os.environ.get("BENCH_DATABASE_PREFIX") or "hub_bench_"
 # As the view reads it: one page of 50, plus one to know whether there is a next page.
 PAGE = 51
 NEWEST_FIRST = ("-at", "-id")
@@ -220,7 +225,7 @@ class Clock:
 
 def bench_database_name(tmp: Path) -> str:
     if connection.vendor == "postgresql":
-        return f"hub_bench_{secrets.token_hex(4)}"
+        return f"{DATABASE_PREFIX}{secrets.token_hex(4)}"
     if connection.vendor == "sqlite":
         return str(tmp / "hub_bench.sqlite3")
     raise SystemExit(f"bench_audit knows PostgreSQL and SQLite, not {connection.vendor}.")

@@ -13,12 +13,14 @@ records are append-only, so fake ones written anywhere else could never be remov
    scenarios small; then grow to BENCH_REFERRALS referrals and BENCH_RECORDS records and
    measure them again, then every scenario at 1, 4 and 16 clients, hub and baseline
    alternated, BENCH_ROUNDS rounds (bench/load.py in its own process drives the load).
-3. audit_seal and audit_verify over every record, timed.
+3. audit_seal and audit_verify over every record, timed (scripts/bench_chain.py's
+   seal_and_verify: verify in one process, then with a worker per available core).
 4. A table on stdout and every figure in bench/results/hub-<time>.json.
 
 Environment: DATABASE_URL (postgres://...), BENCH_REFERRALS (10,000), BENCH_RECORDS
 (1,000,000), BENCH_QUICK=1 (1,000 referrals, 100,000 records, shorter runs), BENCH_SECONDS and
-BENCH_WARMUP (per run), BENCH_ROUNDS (3), BENCH_CLIENTS (1,4,16), BENCH_SCENARIOS (all).
+BENCH_WARMUP (per run), BENCH_ROUNDS (3), BENCH_CLIENTS (1,4,16), BENCH_SCENARIOS (all),
+BENCH_DATABASE_PREFIX (hub_bench_).
 """
 
 import io
@@ -51,7 +53,7 @@ import django  # noqa: E402
 django.setup()
 
 import bench_audit  # noqa: E402
-from django.core.management import call_command  # noqa: E402
+import bench_chain  # noqa: E402
 from django.db import connection  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
@@ -758,25 +760,6 @@ def summarise(name: str, clients: int, rounds: list[dict]) -> dict[str, Any]:
 # --- Sealing and verifying ------------------------------------------------------------------------
 
 
-def seal_and_verify() -> dict[str, Any]:
-    records = scalar("SELECT count(*) FROM audit_accessrecord")
-    out = io.StringIO()
-    _, seal_s = timed("audit_seal", lambda: call_command("audit_seal", stdout=out))
-    sealed = json.loads(out.getvalue().strip().splitlines()[-1])
-    out = io.StringIO()
-    _, verify_s = timed("audit_verify", lambda: call_command("audit_verify", stdout=out))
-    report = json.loads(out.getvalue().strip().splitlines()[-1])
-    return {
-        "records": records,
-        "seal_seconds": seal_s,
-        "sealed_records": sealed.get("sealed_records"),
-        "seal_records_per_s": (sealed.get("sealed_records") or 0) / seal_s,
-        "verify_seconds": verify_s,
-        "verify_records_per_s": records / verify_s,
-        "verify_report": report,
-    }
-
-
 # --- Output ---------------------------------------------------------------------------------------
 
 
@@ -974,7 +957,7 @@ def run(name: str) -> dict[str, Any]:
     partial = save(data, "-partial")
     print(f"Every figure so far: {partial.relative_to(BASE_DIR)}")
     print("Sealing and verifying:")
-    data["audit"] = seal_and_verify()
+    data["audit"] = bench_chain.seal_and_verify()
     data["load_after"] = os.getloadavg()
     partial.unlink()
     return data
@@ -1037,7 +1020,7 @@ def main() -> int:
         return 0
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     real_name = connection.settings_dict["NAME"]
-    name = f"hub_bench_{secrets.token_hex(4)}"
+    name = f"{bench_audit.DATABASE_PREFIX}{secrets.token_hex(4)}"
     connection.settings_dict.setdefault("TEST", {})["NAME"] = name
     connection.close_pool()
     tmp = Path(tempfile.mkdtemp(prefix="hub-bench-"))

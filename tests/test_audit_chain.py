@@ -22,9 +22,12 @@ from django.apps import apps
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from agencies.models import AgencyKind
-from audit import protection
+from audit import chain, protection
 from audit.chain import (
     SEALED_FIELDS,
     SEALED_WHEN_SET,
@@ -33,6 +36,9 @@ from audit.chain import (
     chain_seal,
     chain_verify,
     record_digest,
+    record_row_columns,
+    record_rows,
+    row_digest,
 )
 from audit.models import AccessIndexEntry, AccessRecord, FlagReview, SealBatch, SealedRecord
 from audit.protection import AUDIT_TABLES, protections_lifted
@@ -134,6 +140,24 @@ def insert_copy(record: AccessRecord, *, at: datetime) -> uuid.UUID:
 
 def verify() -> dict[str, Any]:
     return chain_verify().as_dict()
+
+
+def write_records(count: int) -> None:
+    """Access records as a request writes them (index entries included), minimal."""
+    for n in range(count):
+        record = AccessRecord.objects.create(
+            method="GET",
+            path=f"/api/v1/referrals/?n={n}",
+            status=200,
+            outcome="served",
+            request_id=f"r{n}",
+            agency_ref=str(uuid.uuid4()),
+        )
+        AccessIndexEntry.objects.bulk_create(index_entries_of(record))
+
+
+def forbidden(*args: Any, **kwargs: Any) -> None:
+    raise AssertionError("judged batch by batch: the page's rows should have sufficed")
 
 
 def assert_broken_at(report: dict[str, Any], batch: int, word: str) -> None:
@@ -379,6 +403,60 @@ def test_a_record_sealed_a_run_late_within_the_grace_keeps_the_chain_intact(thre
     assert report["sealed"]["batches"] == 4
 
 
+def sealer_reaches_back_to() -> datetime:
+    head = SealBatch.objects.get(number=3)
+    return min(head.last_at, head.sealed_at) - timedelta(seconds=60)
+
+
+def test_a_record_dated_a_whole_grace_before_the_head_is_still_sealed(three_batches, settings):
+    settings.AUDIT_SEAL_GRACE_SECONDS = 60
+    late = insert_copy(members(1)[0], at=sealer_reaches_back_to())
+
+    assert chain_seal().sealed_records == 1
+
+    assert SealedRecord.objects.get(record_id=late).batch_id == 4
+    assert verify()["intact"] is True
+
+
+def test_a_record_dated_just_beyond_the_grace_is_left_unsealed_and_reported(
+    three_batches, settings
+):
+    settings.AUDIT_SEAL_GRACE_SECONDS = 60
+    beyond = insert_copy(members(1)[0], at=sealer_reaches_back_to() - timedelta(microseconds=1))
+
+    assert chain_seal().sealed_records == 0
+
+    assert not SealedRecord.objects.filter(record_id=beyond).exists()
+    report = verify()
+    assert_broken_at(report, 1, "inserted")
+    assert report["unsealed"]["records"] == 1
+
+
+def test_the_sealer_runs_the_same_queries_per_batch_however_long_the_chain():
+    def two_batches() -> list[str]:
+        write_records(4)
+        with CaptureQueriesContext(connection) as queries:
+            assert chain_seal(batch_size=2).sealed_batches == 2
+        return [q["sql"] for q in queries.captured_queries]
+
+    write_records(3)
+    chain_seal()
+    short = two_batches()
+    write_records(60)
+    chain_seal(batch_size=2)
+    long = two_batches()
+
+    assert SealBatch.objects.count() == 35
+    assert len(long) == len(short)
+    # A batch: its transaction (and lock), the head, the records, the batch, its members; then
+    # the same up to the records, which are none, and the head to print.
+    assert len(long) <= 3 * 7 + 1
+    # The records are sought from the head, never found by reading every sealed one.
+    unsealed = [sql for sql in long if "audit_accessrecord" in sql and "LIMIT" in sql]
+    assert unsealed
+    assert all('"audit_accessrecord"."at" >=' in sql for sql in unsealed)
+
+
 # --- tampering ------------------------------------------------------------------------------------
 
 
@@ -445,13 +523,22 @@ def test_an_unsealed_record_dated_before_the_whole_chain_names_the_first_batch(t
     assert_broken_at(verify(), 1, "inserted")
 
 
-def test_a_backdated_record_is_still_detected_once_the_next_run_has_sealed_it(three_batches):
+def test_a_backdated_record_is_left_unsealed_by_the_next_run_and_still_reported(
+    three_batches, referrer, referral
+):
+    # The sealer seeks from the chain's head less the grace: a record dated further back was
+    # not written by a request, and stays where the verifier reports it.
     first = SealBatch.objects.get(number=1)
-    insert_copy(members(2)[0], at=first.first_at - timedelta(days=30))
+    backdated = insert_copy(members(2)[0], at=first.first_at - timedelta(days=30))
+    read(referrer, referral)
 
-    chain_seal()
+    result = chain_seal()
 
-    assert_broken_at(verify(), 4, "inserted")
+    assert result.sealed_records == 1
+    assert not SealedRecord.objects.filter(record_id=backdated).exists()
+    report = verify()
+    assert_broken_at(report, 1, "inserted")
+    assert report["unsealed"]["records"] == 1
 
 
 def test_a_record_dated_in_the_future_is_detected_once_sealed(three_batches):
@@ -540,7 +627,7 @@ def test_a_renumbered_batch_is_detected(three_batches):
     assert_broken_at(verify(), 3, "missing")
 
 
-@pytest.mark.parametrize("change", ["edited", "added", "removed"])
+@pytest.mark.parametrize("change", ["edited", "added", "removed", "redated"])
 def test_a_changed_search_index_entry_of_a_sealed_record_is_detected(three_batches, change):
     record = members(2)[2]
     entry = AccessIndexEntry.objects.filter(record=record).first()
@@ -557,6 +644,10 @@ def test_a_changed_search_index_entry_of_a_sealed_record_is_detected(three_batch
             ],
         ),
         "removed": ("DELETE FROM audit_accessindexentry WHERE id = %s", [entry.id]),
+        "redated": (
+            "UPDATE audit_accessindexentry SET at = %s WHERE id = %s",
+            [db(AccessIndexEntry, "at", record.at + timedelta(seconds=1)), entry.id],
+        ),
     }[change]
 
     tamper(statement)
@@ -628,6 +719,182 @@ def test_changing_any_field_changes_the_record_digest(seven_records):
         assert record_digest(AccessRecord.objects.get(id=record.id)) == digest
 
 
+# Text a database column holds: any character but NUL (which PostgreSQL refuses) and lone
+# surrogates (which no encoding has).
+TEXT = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(TEXT, max_size=12),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(TEXT, max_size=6), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+
+
+def words(max_size: int) -> st.SearchStrategy[str]:
+    return st.text(TEXT, max_size=max_size)
+
+
+# Decisions as the hub writes them: per referral, bases naming their supplier (or none).
+DECISIONS = st.lists(
+    st.fixed_dictionaries(
+        {
+            "referral": st.text(TEXT, max_size=36),
+            "disclosed": st.lists(st.text(TEXT, max_size=20), max_size=2),
+            "bases": st.lists(
+                st.fixed_dictionaries(
+                    {
+                        "supplier": st.none() | st.text(TEXT, max_size=36),
+                        "agreement_version": st.integers(),
+                    }
+                ),
+                max_size=2,
+            ),
+        }
+    ),
+    max_size=2,
+)
+
+
+@st.composite
+def access_records(draw: st.DrawFn, decisions: st.SearchStrategy = JSON_VALUES) -> dict[str, Any]:
+    """Every field of an access record, unusual values included, and each later field either
+    at its default or set."""
+    return {
+        "agency_ref": draw(words(36)),
+        "agency_kind": draw(words(32)),
+        "client": draw(words(100)),
+        "person": draw(words(36)),
+        "purpose": draw(words(32)),
+        "justification": draw(words(60)),
+        "flagged": draw(st.booleans()),
+        "method": draw(words(10)),
+        "path": draw(words(80)),
+        "query": draw(words(80)),
+        "status": draw(st.integers(min_value=0, max_value=32767)),
+        "outcome": draw(st.sampled_from(["served", "refused", "failed"])),
+        "ip": draw(st.sampled_from([None, "10.1.2.3", "::1", "2001:db8::7"])),
+        "request_id": draw(words(128)),
+        "referrals": draw(st.lists(words(36), max_size=3)),
+        "persons": draw(st.lists(words(36), max_size=3)),
+        "disclosed": draw(st.lists(words(20), max_size=3, unique=True)),
+        "withheld": draw(st.lists(JSON_VALUES, max_size=2)),
+        "decisions": draw(decisions),
+        "tried": draw(st.sampled_from(["", "a-client", "é"]) | words(150)),
+        "burst": draw(st.none() | JSON_VALUES),
+        "channel": draw(st.sampled_from([None, "api", "web"]) | words(8)),
+    }
+
+
+PROPERTY_SETTINGS = settings(
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+@settings(PROPERTY_SETTINGS, max_examples=60)
+@given(
+    # Any JSON but null, which Django writes as SQL NULL, refused by a field without null=True.
+    fields=access_records(decisions=JSON_VALUES.filter(lambda value: value is not None)),
+    with_agency=st.booleans(),
+)
+def test_a_record_read_as_a_row_has_the_digest_of_its_model(world, fields, with_agency):
+    agency = world[AgencyKind.POLICE] if with_agency else None
+    created = AccessRecord.objects.create(agency=agency, **fields)
+
+    (row,) = record_rows(
+        AccessRecord.objects.filter(id=created.id).values_list(*record_row_columns())
+    )
+
+    assert row_digest(row) == record_digest(AccessRecord.objects.get(id=created.id))
+
+
+@settings(PROPERTY_SETTINGS, max_examples=15)
+@given(records=st.lists(access_records(decisions=DECISIONS), min_size=1, max_size=12))
+def test_records_of_every_shape_sealed_from_rows_verify_from_rows_and_from_models(world, records):
+    for fields in records:
+        record = AccessRecord.objects.create(agency=world[AgencyKind.COURT], **fields)
+        AccessIndexEntry.objects.bulk_create(index_entries_of(record))
+    chain_seal(batch_size=5)
+
+    assert verify()["intact"] is True  # the sealer's rows, read again page by page
+    previous = None
+    for batch in SealBatch.objects.order_by("number"):  # and each batch against its models
+        assert chain._batch_fault(batch, previous=previous, sealed_until=None) is None
+        previous = batch
+
+
+def test_an_intact_chain_is_judged_from_its_pages_rows_never_batch_by_batch(
+    three_batches, referrer, referral, monkeypatch
+):
+    insert_copy(members(1)[0], at=SealBatch.objects.get(number=3).last_at - timedelta(seconds=1))
+    read(referrer, referral)
+    chain_seal(batch_size=3)
+    monkeypatch.setattr(chain, "_batch_fault", forbidden)
+
+    assert verify()["intact"] is True
+
+
+def test_the_verifier_reads_a_page_of_batches_with_the_same_queries_however_many(
+    seven_records, monkeypatch
+):
+    chain_seal(batch_size=1)
+    with CaptureQueriesContext(connection) as seven:
+        assert verify()["intact"] is True
+    write_records(40)
+    chain_seal(batch_size=1)
+
+    with CaptureQueriesContext(connection) as forty_seven:
+        assert verify()["sealed"]["batches"] == 47
+
+    assert len(forty_seven) == len(seven)
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_workers_judge_the_pages_of_a_long_chain_and_report_the_same(monkeypatch, caplog):
+    # Committed records: the workers read them in the verifier's snapshot, from processes of
+    # their own. Pages of 3 records here, and a worker for every record.
+    write_records(20)
+    chain_seal(batch_size=2)
+    monkeypatch.setattr(chain, "_RECORDS_PER_PAGE", 3)
+    monkeypatch.setattr(chain, "_RECORDS_PER_WORKER", 1)
+    alone = chain_verify().as_dict()
+    # From here on, no page may be judged in this process: only in the workers.
+    monkeypatch.setattr(chain.Page, "intact_batches", forbidden)
+    monkeypatch.setattr(chain, "_batch_fault", forbidden)
+
+    shared = chain_verify(workers=2).as_dict()
+
+    assert shared == alone
+    assert shared["intact"] is True
+    assert "worker failed" not in caplog.text
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_workers_leave_a_broken_batch_to_the_walk_which_names_it(monkeypatch):
+    write_records(20)
+    chain_seal(batch_size=2)
+    monkeypatch.setattr(chain, "_RECORDS_PER_PAGE", 3)
+    monkeypatch.setattr(chain, "_RECORDS_PER_WORKER", 1)
+    tamper(
+        (
+            "UPDATE audit_accessrecord SET status = 418 WHERE id = %s",
+            [db(AccessRecord, "id", members(6)[1].id)],
+        )
+    )
+
+    report = chain_verify(workers=2).as_dict()
+
+    assert report == chain_verify().as_dict()
+    assert_broken_at(report, 6, "edited")
+
+
 # --- commands -------------------------------------------------------------------------------------
 
 
@@ -643,6 +910,11 @@ def test_audit_seal_prints_what_it_sealed(seven_records, settings):
         "last_batch": None,
         "head": head,
     }
+
+
+def test_audit_verify_refuses_fewer_than_one_worker():
+    with pytest.raises(CommandError):
+        run_command("audit_verify", "--workers", "0")
 
 
 def test_audit_seal_refuses_a_batch_size_below_one():

@@ -10,7 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from audit.bursts import close_bursts
-from audit.chain import chain_seal
+from audit.chain import chain_seal, no_cycle_collection
 
 
 class Command(BaseCommand):
@@ -32,5 +32,6 @@ class Command(BaseCommand):
         if options["batch_size"] is not None and options["batch_size"] < 1:
             raise CommandError("--batch-size must be at least 1")
         close_bursts()
-        result = chain_seal(batch_size=options["batch_size"])
+        with no_cycle_collection():
+            result = chain_seal(batch_size=options["batch_size"])
         self.stdout.write(json.dumps(result.as_dict()))
