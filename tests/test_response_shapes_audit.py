@@ -18,8 +18,6 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.template.loader import render_to_string
-from drf_spectacular.generators import SchemaGenerator
-from rest_framework import serializers
 
 from agencies.models import AgencyKind
 from audit.chain import chain_seal
@@ -37,6 +35,11 @@ from audit.serializers import (
     VerifySerializer,
 )
 from tests.conftest import agreement_body, referral_body
+from tests.schema_components import (
+    assert_component_made_from,
+    fields_of,
+    operation,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -46,12 +49,6 @@ VS = AgencyKind.VICTIM_SERVICE
 COURT = AgencyKind.COURT
 POLICE = AgencyKind.POLICE
 HUB = AgencyKind.HUB_OPERATOR
-
-
-def fields_of(serializer_class: type[serializers.Serializer]) -> list[str]:
-    """Its fields, in the order the schema lists them (and a body gives them, unless the class
-    says otherwise: a recorded basis keeps its stored key order, a range its own)."""
-    return list(serializer_class().fields)
 
 
 @pytest.fixture
@@ -312,14 +309,6 @@ def test_audit_verify_prints_what_the_verify_serializer_renders_for_the_api(
 # --- the schema is generated from the rendering classes -------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def generated() -> dict[str, Any]:
-    """The schema, generated here, and the registry of what each component was made from."""
-    generator = SchemaGenerator()
-    schema = generator.get_schema(request=None, public=True)
-    return {"schema": schema, "registry": generator.registry}
-
-
 # (rendering class, its component, operations whose 200 JSON body is it)
 DOCUMENTED = [
     (
@@ -343,18 +332,12 @@ DOCUMENTED = [
     ids=[component for _, component, _ in DOCUMENTED],
 )
 def test_the_schema_component_is_generated_from_the_class_that_renders_the_body(
-    generated, serializer_class, component, operations
+    serializer_class, component, operations
 ):
-    components = generated["schema"]["components"]["schemas"]
-    # The registry keeps the serializer each component was made from.
-    made_from = generated["registry"]._components[(component, "schemas")].object
-
-    assert type(made_from) is serializer_class
-    assert list(components[component]["properties"]) == fields_of(serializer_class)
+    assert_component_made_from(serializer_class, component)
     for method, path in operations:
-        operation = generated["schema"]["paths"][path][method]
-        body = operation["responses"]["200"]["content"]["application/json"]["schema"]
-        assert body["$ref"] == f"#/components/schemas/{component}"
+        answer = operation(method, path)["responses"]["200"]["content"]["application/json"]
+        assert answer["schema"]["$ref"] == f"#/components/schemas/{component}"
 
 
 def test_a_report_prepared_now_says_so_in_the_apis_time_format(report_of, renders):

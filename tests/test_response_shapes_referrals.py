@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from django.db.models import Model
 from django.utils import timezone
-from drf_spectacular.generators import SchemaGenerator
 from rest_framework import serializers
 
 from agencies.models import AgencyKind
@@ -35,6 +34,7 @@ from sharing_policies.classification import FIELD_CATEGORIES
 from sharing_policies.decision import Decision, Role, Withheld
 from tests import factories
 from tests.conftest import referral_body
+from tests.schema_components import generated
 
 pytestmark = pytest.mark.django_db
 
@@ -320,8 +320,7 @@ def test_reports_and_the_contact_task_speak_only_of_their_own_categories(filled,
 def documented() -> Any:
     """The response serializer the OpenAPI schema documents for an operation and status (for a
     list page, that of its items)."""
-    generator = SchemaGenerator()
-    schema = generator.get_schema(request=None, public=True)
+    schema, registry = generated()["schema"], generated()["registry"]
 
     def component(ref: str) -> tuple[str, dict[str, Any]]:
         name = ref.rsplit("/", 1)[-1]
@@ -332,7 +331,7 @@ def documented() -> Any:
         name, body = component(response["content"]["application/json"]["schema"]["$ref"])
         if name.startswith("Paginated"):
             name, _ = component(body["properties"]["results"]["items"]["$ref"])
-        found = generator.registry[(name, "schemas")].object
+        found = registry[(name, "schemas")].object
         return found if isinstance(found, type) else type(found)
 
     return lookup

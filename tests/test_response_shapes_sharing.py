@@ -13,8 +13,6 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
-from drf_spectacular.generators import SchemaGenerator
-from rest_framework import serializers
 from rest_framework.test import APIClient
 
 from agencies.models import AgencyKind
@@ -40,6 +38,12 @@ from sharing_policies.serializers import (
 )
 from tests import factories
 from tests.conftest import referral_body
+from tests.schema_components import (
+    assert_component_made_from,
+    fields_of,
+    generated,
+    operation,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -61,11 +65,9 @@ PURPOSES = {
 PARTIES = [P, PP, COURT, POLICE, VS]
 
 
-def fields_of(serializer_class: type[serializers.Serializer]) -> list[str]:
-    """Its fields, in the order a body gives them. An object kept as JSON (a grant, a
-    provision, a recorded basis, withheld entry or burst) keeps its stored key order
-    (core.serializers.StoredKeyOrder, PostgreSQL's own): compare those as sets."""
-    return list(serializer_class().fields)
+# An object kept as JSON (a grant, a provision, a recorded basis, withheld entry or burst)
+# keeps its stored key order (core.serializers.StoredKeyOrder, PostgreSQL's own): compare those
+# as sets.
 
 
 @pytest.fixture
@@ -367,14 +369,6 @@ def test_an_access_has_exactly_the_access_serializers_fields_for_each_reader(sce
 # --- the schema is generated from the rendering classes -------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def generated() -> dict[str, Any]:
-    """The schema, generated here, and the registry of what each component was made from."""
-    generator = SchemaGenerator()
-    schema = generator.get_schema(request=None, public=True)
-    return {"schema": schema, "registry": generator.registry}
-
-
 # (rendering class, its component, operations whose success body is it or a page of it)
 DOCUMENTED = [
     (
@@ -417,17 +411,12 @@ DOCUMENTED = [
     ids=[component for _, component, _ in DOCUMENTED],
 )
 def test_the_schema_component_is_generated_from_the_class_that_renders_the_body(
-    generated, serializer_class, component, operations
+    serializer_class, component, operations
 ):
-    components = generated["schema"]["components"]["schemas"]
-    # The registry keeps the serializer each component was made from.
-    made_from = generated["registry"]._components[(component, "schemas")].object
-
-    assert type(made_from) is serializer_class
-    assert list(components[component]["properties"]) == fields_of(serializer_class)
+    components = assert_component_made_from(serializer_class, component)
     for method, path in operations:
-        operation = generated["schema"]["paths"][path][method]
-        success = next(r for status, r in operation["responses"].items() if status[0] == "2")
+        responses = operation(method, path)["responses"]
+        success = next(r for status, r in responses.items() if status[0] == "2")
         body = success["content"]["application/json"]["schema"]
         assert f"#/components/schemas/{component}" in (
             body.get("$ref"),
@@ -442,10 +431,10 @@ def paginated_items(components: dict[str, Any], body: dict[str, Any]) -> str | N
     return results.get("items", {}).get("$ref")
 
 
-def test_explain_documents_each_basis_as_an_object_whose_keys_its_class_renders(generated):
+def test_explain_documents_each_basis_as_an_object_whose_keys_its_class_renders():
     # The committed contract gives a basis as an object of any keys; the keys a body holds
     # are those of ExplainedBasisSerializer (test above, for every reader).
-    category = generated["schema"]["components"]["schemas"]["ExplainedCategory"]
+    category = generated()["schema"]["components"]["schemas"]["ExplainedCategory"]
 
     assert category["properties"]["bases"]["items"] == {
         "type": "object",
