@@ -23,7 +23,8 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -805,7 +806,10 @@ def run(name: str) -> int:
     return 1
 
 
-def main() -> int:
+@contextmanager
+def throwaway_database() -> Iterator[str]:
+    """The connection switched to a database of its own, created empty and migrated, never the
+    configured one; destroyed at the end whatever happens (a SIGTERM too). Yields its name."""
     # A terminated run still destroys its database (finally: below).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     tmp = Path(tempfile.mkdtemp(prefix="hub-bench-"))
@@ -821,12 +825,17 @@ def main() -> int:
     try:
         connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
         check_on_bench_database(name)
-        return run(name)
+        yield name
     finally:
         # Only ever destroy the bench database, never whatever the connection points at.
         if connection.settings_dict["NAME"] == name:
             connection.creation.destroy_test_db(real_name, verbosity=0)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main() -> int:
+    with throwaway_database() as name:
+        return run(name)
 
 
 if __name__ == "__main__":

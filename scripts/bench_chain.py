@@ -18,10 +18,7 @@ import io
 import json
 import os
 import platform
-import shutil
-import signal
 import sys
-import tempfile
 import time
 from contextlib import redirect_stdout
 from datetime import UTC, datetime
@@ -203,29 +200,10 @@ def save(data: dict[str, Any]) -> Path:
 
 
 def main() -> int:
-    # A terminated run still destroys its database (finally: below).
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    tmp = Path(tempfile.mkdtemp(prefix="hub-bench-"))
-    real_name = connection.settings_dict["NAME"]
-    name = bench_audit.bench_database_name(tmp)
-    if name == real_name:
-        raise SystemExit("The bench database would be the configured one: stopping.")
-    connection.settings_dict.setdefault("TEST", {})["NAME"] = name
-    if connection.vendor == "postgresql":
-        # A pool opened before the switch would keep handing out connections to the real one.
-        connection.close_pool()
-    print(f"Throwaway {connection.vendor} database {name} (the configured one is not touched)")
-    try:
-        connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-        bench_audit.check_on_bench_database(name)
+    with bench_audit.throwaway_database() as name:
         out = save(run(name))
         print(f"Every figure: {out.relative_to(BASE_DIR)}")
         return 0
-    finally:
-        # Only ever destroy the bench database, never whatever the connection points at.
-        if connection.settings_dict["NAME"] == name:
-            connection.creation.destroy_test_db(real_name, verbosity=0)
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -29,13 +29,10 @@ import logging
 import os
 import platform
 import secrets
-import shutil
-import signal
 import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from contextlib import contextmanager, redirect_stdout
 from datetime import UTC, datetime, timedelta
@@ -1018,25 +1015,12 @@ def main() -> int:
             "throwaway database beside NAME)."
         )
         return 0
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    real_name = connection.settings_dict["NAME"]
-    name = f"{bench_audit.DATABASE_PREFIX}{secrets.token_hex(4)}"
-    connection.settings_dict.setdefault("TEST", {})["NAME"] = name
-    connection.close_pool()
-    tmp = Path(tempfile.mkdtemp(prefix="hub-bench-"))
-    print(f"Throwaway PostgreSQL database {name} (the configured one is not touched)")
-    try:
-        connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-        bench_audit.check_on_bench_database(name)
+    with bench_audit.throwaway_database() as name:
         data = run(name)
         report(data)
         out = save(data)
         print(f"\nEvery figure: {out.relative_to(BASE_DIR)}")
         return 0
-    finally:
-        if connection.settings_dict["NAME"] == name:
-            connection.creation.destroy_test_db(real_name, verbosity=0)
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
