@@ -36,7 +36,6 @@ from django.db.models.functions import Cast
 
 from audit.models import AccessIndexEntry, AccessRecord, FlagReview, SealBatch, SealedRecord
 from audit.services import index_entries_of, index_values_of
-from core.serializers import timestamp
 
 GENESIS_HASH = "0" * 64
 
@@ -402,30 +401,6 @@ class VerifyReport:
     first_bad_batch: int | None = None
     problem: str | None = None
     head: Anchor | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """The shape served at GET /api/v1/audit/verify/ and printed by audit_verify."""
-
-        def moment(value: datetime | None) -> str | None:
-            return timestamp(value) if value else None
-
-        return {
-            "intact": self.intact,
-            "sealed": {
-                "batches": self.sealed_batches,
-                "records": self.sealed_records,
-                "from": moment(self.sealed_from),
-                "to": moment(self.sealed_to),
-            },
-            "unsealed": {
-                "records": self.unsealed_records,
-                "from": moment(self.unsealed_from),
-                "to": moment(self.unsealed_to),
-            },
-            "first_bad_batch": self.first_bad_batch,
-            "problem": self.problem,
-            "head": self.head.as_dict() if self.head else None,
-        }
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,14 @@ from django.test import override_settings
 
 from agencies.models import Agency, AgencyKind
 from audit.models import AccessRecord, FlagReview
+from audit.serializers import VerifySerializer
+from core.serializers import rendering
 from referrals.models import Referral
 from sharing_policies.naming import Naming
 from tests.conftest import agreement_body, referral_body
+
+# The verification report's body, as the API serves it and audit_verify prints it.
+VERIFY_BODY = rendering(VerifySerializer)
 
 pytestmark = pytest.mark.django_db
 
@@ -954,7 +959,7 @@ def test_a_review_written_straight_into_the_table_breaks_verification(scene, api
         record_id=second["id"], agency=world[AgencyKind.HUB_OPERATOR], client="x", note="Fine."
     )
 
-    report = chain_verify().as_dict()
+    report = VERIFY_BODY(chain_verify())
     assert report["intact"] is False and report["first_bad_batch"] is None
     assert report["problem"] == (
         f"the review of record {second['id']} was made by no request (inserted)"

@@ -42,9 +42,14 @@ from audit.chain import (
 )
 from audit.models import AccessIndexEntry, AccessRecord, FlagReview, SealBatch, SealedRecord
 from audit.protection import AUDIT_TABLES, protections_lifted
+from audit.serializers import VerifySerializer
 from audit.services import access_record_write, index_entries_of
 from core.context import Channel, Origin
+from core.serializers import rendering
 from tests.conftest import referral_body
+
+# The verification report's body, as the API serves it and audit_verify prints it.
+VERIFY_BODY = rendering(VerifySerializer)
 
 pytestmark = pytest.mark.django_db
 
@@ -139,7 +144,7 @@ def insert_copy(record: AccessRecord, *, at: datetime) -> uuid.UUID:
 
 
 def verify() -> dict[str, Any]:
-    return chain_verify().as_dict()
+    return VERIFY_BODY(chain_verify())
 
 
 def write_records(count: int) -> None:
@@ -863,12 +868,12 @@ def test_workers_judge_the_pages_of_a_long_chain_and_report_the_same(monkeypatch
     chain_seal(batch_size=2)
     monkeypatch.setattr(chain, "_RECORDS_PER_PAGE", 3)
     monkeypatch.setattr(chain, "_RECORDS_PER_WORKER", 1)
-    alone = chain_verify().as_dict()
+    alone = VERIFY_BODY(chain_verify())
     # From here on, no page may be judged in this process: only in the workers.
     monkeypatch.setattr(chain.Page, "intact_batches", forbidden)
     monkeypatch.setattr(chain, "_batch_fault", forbidden)
 
-    shared = chain_verify(workers=2).as_dict()
+    shared = VERIFY_BODY(chain_verify(workers=2))
 
     assert shared == alone
     assert shared["intact"] is True
@@ -889,9 +894,9 @@ def test_workers_leave_a_broken_batch_to_the_walk_which_names_it(monkeypatch):
         )
     )
 
-    report = chain_verify(workers=2).as_dict()
+    report = VERIFY_BODY(chain_verify(workers=2))
 
-    assert report == chain_verify().as_dict()
+    assert report == VERIFY_BODY(chain_verify())
     assert_broken_at(report, 6, "edited")
 
 
@@ -1109,7 +1114,7 @@ def test_a_cut_off_end_of_the_chain_is_detected_against_a_kept_anchor(three_batc
     assert verify()["intact"] is True  # without the anchor, a shorter chain looks whole
     with pytest.raises(CommandError):
         run_command("audit_verify", "--anchor", f"{anchor['batch']}:{anchor['hash']}")
-    report = chain_verify(anchor=Anchor.parse(f"3:{anchor['hash']}")).as_dict()
+    report = VERIFY_BODY(chain_verify(anchor=Anchor.parse(f"3:{anchor['hash']}")))
     assert (report["intact"], report["first_bad_batch"]) == (False, 3)
     assert "anchored" in report["problem"]
 
@@ -1117,8 +1122,8 @@ def test_a_cut_off_end_of_the_chain_is_detected_against_a_kept_anchor(three_batc
 def test_an_anchor_that_still_holds_keeps_the_chain_intact(three_batches):
     head = SealBatch.objects.get(number=2)
 
-    report = chain_verify(anchor=Anchor(batch=2, hash=head.hash)).as_dict()
-    wrong = chain_verify(anchor=Anchor(batch=2, hash="f" * 64)).as_dict()
+    report = VERIFY_BODY(chain_verify(anchor=Anchor(batch=2, hash=head.hash)))
+    wrong = VERIFY_BODY(chain_verify(anchor=Anchor(batch=2, hash="f" * 64)))
 
     assert report["intact"] is True
     assert (wrong["intact"], wrong["first_bad_batch"]) == (False, 2)
