@@ -8,7 +8,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
-from rest_framework import exceptions
+from rest_framework import exceptions, serializers
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -23,6 +23,7 @@ from core.exceptions import (
     RoleNotPermitted,
     UnknownReference,
 )
+from core.serializers import rendering
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +107,45 @@ class ProblemJSONRenderer(JSONRenderer):
     media_type = PROBLEM_CONTENT_TYPE
 
 
+class ProblemErrorSerializer(serializers.Serializer):
+    # One offending field of a validation problem: its dotted path ("" for the whole body) and
+    # a message that never quotes the value sent. (A comment, not a docstring: the schema
+    # describes the entry inline, without one.)
+
+    field = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ProblemErrors(serializers.ListField):
+    """`errors`: the entries, each rendered by ProblemErrorSerializer and documented inline in
+    the problem's schema (hub.schema), as it has always been."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(child=ProblemErrorSerializer(), **kwargs)
+
+
+class ProblemSerializer(serializers.Serializer):
+    """An RFC 9457 problem. It never echoes personal data or database errors."""
+
+    type = serializers.URLField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    errors = ProblemErrors(
+        required=False, help_text="For validation problems: one entry per offending field."
+    )
+    # Extension members (RFC 9457, section 3.2): each declared here, or problem_body refuses it.
+    allowed = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="For an illegal transition: the statuses the referral may move to now.",
+    )
+
+
+render_problem = rendering(ProblemSerializer)
+EXTENSION_MEMBERS = frozenset(ProblemSerializer().fields) - {"type", "title", "status", "detail"}
+
+
 def problem_body(
     status_code: int,
     detail: str,
@@ -113,17 +153,26 @@ def problem_body(
     slug: str | None = None,
     title: str | None = None,
     errors: list[dict[str, str]] | None = None,
+    **members: Any,
 ) -> dict[str, Any]:
+    """The body of a problem (RFC 9457), as ProblemSerializer renders it: `type` is the hub's
+    URN for `slug`, `title` and `slug` default to the status's (STATUS_PROBLEMS), `errors` is
+    given for a validation problem only, `members` are extension members the serializer
+    declares (TypeError for any other: it would be dropped unseen)."""
+    undeclared = set(members) - EXTENSION_MEMBERS
+    if undeclared:
+        raise TypeError(f"Problem members not declared by ProblemSerializer: {sorted(undeclared)}")
     default_slug, default_title = STATUS_PROBLEMS.get(status_code, ("error", "Error"))
-    body: dict[str, Any] = {
+    problem: dict[str, Any] = {
         "type": PROBLEM_TYPE_BASE + (slug or default_slug),
         "title": title or default_title,
         "status": status_code,
         "detail": detail,
+        **members,
     }
     if errors is not None:
-        body["errors"] = errors
-    return body
+        problem["errors"] = errors
+    return render_problem(problem)
 
 
 def problem_response(status_code: int, detail: str, **kwargs: Any) -> JsonResponse:
@@ -173,8 +222,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             value for cls, value in DOMAIN_PROBLEMS.items() if isinstance(exc, cls)
         )
         errors = [{"field": exc.field, "message": exc.detail}] if exc.field else None
-        body = problem_body(status_code, exc.detail, slug=slug, title=title, errors=errors)
-        body.update(exc.extra)
+        body = problem_body(
+            status_code, exc.detail, slug=slug, title=title, errors=errors, **exc.extra
+        )
         return Response(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE)
 
     if database_unreachable(exc):

@@ -4,33 +4,14 @@ import inspect
 from typing import Any
 
 from drf_spectacular.contrib.django_oauth_toolkit import DjangoOAuthToolkitScheme
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.plumbing import ResolvedComponent
+from drf_spectacular.plumbing import build_array_type
 from drf_spectacular.utils import OpenApiParameter
 
 from agencies.permissions import alternatives_of, required_scopes_of
+from core.problems import ProblemSerializer
 from core.vocabulary import PURPOSE_VALUES
-
-PROBLEM_SCHEMA = {
-    "type": "object",
-    "description": "An RFC 9457 problem. It never echoes personal data or database errors.",
-    "required": ["type", "title", "status", "detail"],
-    "properties": {
-        "type": {"type": "string", "format": "uri"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "errors": {
-            "type": "array",
-            "description": "For validation problems: one entry per offending field.",
-            "items": {
-                "type": "object",
-                "required": ["field", "message"],
-                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
-            },
-        },
-    },
-}
 
 ERROR_DESCRIPTIONS = {
     "400": "Malformed request: bad JSON, wrong types, unknown fields, an unknown `X-Purpose`.",
@@ -79,6 +60,17 @@ PURPOSE_HEADER = OpenApiParameter(
     description="Why you ask; defaults to your client's default purpose. Only a purpose your "
     "client is registered for (else 403). What you may see depends on it.",
 )
+
+
+class ProblemErrorsInline(OpenApiSerializerFieldExtension):
+    """A problem's `errors` as an array of inline objects mapped from ProblemErrorSerializer, not
+    a component of their own: the committed schema has described them inline from the start, and
+    a generated client names its class after that (it only grows)."""
+
+    target_class = "core.problems.ProblemErrors"
+
+    def map_serializer_field(self, auto_schema: AutoSchema, direction: str) -> dict[str, Any]:
+        return build_array_type(auto_schema._map_serializer(self.target.child, direction))
 
 
 class AgencyTokenScheme(DjangoOAuthToolkitScheme):
@@ -159,14 +151,7 @@ class HubAutoSchema(AutoSchema):
 
     def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
-        self.registry.register_on_missing(
-            ResolvedComponent(
-                name="Problem",
-                type=ResolvedComponent.SCHEMA,
-                object="Problem",
-                schema=PROBLEM_SCHEMA,
-            )
-        )
+        problem = self.resolve_serializer(ProblemSerializer, "response")
         codes = ["400", "401", "403", "406", "429", "500", "503"]
         if "{" in self.path or getattr(self.view, "touches_personal_data", False):
             # A path's object, or a referral the body names, may not be visible to the caller.
@@ -183,11 +168,7 @@ class HubAutoSchema(AutoSchema):
                 {
                     "description": ERROR_DESCRIPTIONS[code],
                     "headers": self._get_response_headers_for_code(code, direction),
-                    "content": {
-                        "application/problem+json": {
-                            "schema": {"$ref": "#/components/schemas/Problem"}
-                        }
-                    },
+                    "content": {"application/problem+json": {"schema": problem.ref}},
                 },
             )
         return responses
