@@ -23,7 +23,7 @@ from core.exceptions import (
     RoleNotPermitted,
     UnknownReference,
 )
-from core.serializers import rendering
+from core.serializers import TimestampField, rendering
 
 logger = logging.getLogger(__name__)
 
@@ -139,6 +139,15 @@ class ProblemSerializer(serializers.Serializer):
         child=serializers.CharField(),
         required=False,
         help_text="For an illegal transition: the statuses the referral may move to now.",
+    )
+    referral = serializers.UUIDField(
+        required=False,
+        help_text="For a second open referral of one man to one programme by one agency (409): "
+        "the first, which the caller's agency made.",
+    )
+    erased_at = TimestampField(
+        required=False,
+        help_text="For a referral erased under the retention policy (410): when it was erased.",
     )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from django.db import InterfaceError
 from django.test import Client
+from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from agencies.models import AgencyKind
@@ -25,7 +26,9 @@ from core.problems import (
     exception_handler,
     problem_body,
 )
+from referrals.models import Referral
 from tests import factories
+from tests.conftest import referral_body
 from tests.schema_components import assert_component_made_from, fields_of, generated
 
 pytestmark = pytest.mark.django_db
@@ -84,6 +87,17 @@ def referral_path(clients: dict[str, Any]) -> str:
     return f"/api/v1/referrals/{clients['referral'].id}/"
 
 
+def refer_twice(client: Any, c: dict[str, Any]) -> Any:
+    body = referral_body(c["referral"].programme_id)
+    client.post("/api/v1/referrals/", body, format="json")
+    return client.post("/api/v1/referrals/", body, format="json")
+
+
+def erased(c: dict[str, Any]) -> str:
+    Referral.objects.filter(id=c["referral"].id).update(erased_at=timezone.now())
+    return referral_path(c)
+
+
 AMENDMENT = {"risk": {"level": "medium"}, "amendment_reason": "New DASH."}
 
 # (name, request, status): every way the hub answers a problem that a client can provoke.
@@ -100,6 +114,8 @@ REQUESTS = [
         ),
         409,
     ),
+    ("a second open referral of one man", lambda c: refer_twice(c["probation"], c), 409),
+    ("an erased referral", lambda c: c["probation"].get(erased(c)), 410),
     ("no token", lambda c: Client().get("/api/v1/referrals/"), 401),
     (
         "a scope lacking",
@@ -176,6 +192,8 @@ def test_the_validation_and_transition_problems_carry_their_members(clients):
     assert invalid["errors"] and all(set(e) == {"field", "message"} for e in invalid["errors"])
     assert illegal["errors"] == [{"field": "to", "message": illegal["detail"]}]
     assert illegal["allowed"] == ["acknowledged", "withdrawn"]
+    assert uuid.UUID(REQUESTS[2][1](clients).json()["referral"])
+    assert REQUESTS[3][1](clients).json()["erased_at"].endswith("Z")
 
 
 @pytest.mark.parametrize("error_class", list(DOMAIN_PROBLEMS), ids=lambda cls: cls.__name__)
