@@ -2,9 +2,12 @@
 
 import base64
 import datetime
+import fcntl
 import json
 import re
+import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -118,6 +121,21 @@ class SchemaCheckedClient(APIClient):
         response = super().generic(method, path, *args, **kwargs)
         assert_matches_schema(response, method, path.split("?")[0])
         return response
+
+
+@contextmanager
+def one_worker_at_a_time(resource: str) -> Iterator[None]:
+    """Holds `resource` (a name) against every other test process on this machine while the
+    block runs: pytest-xdist's workers (`--dist worksteal`) may run two tests of one file at
+    once, and a resource outside the test database (a Redis database emptied by the test)
+    must not be shared between them."""
+    path = Path(tempfile.gettempdir()) / f"hub-tests-{resource}.lock"
+    with path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def basic_auth(client_id: str, secret: str) -> str:

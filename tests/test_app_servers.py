@@ -16,8 +16,10 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 from uuid import uuid4
 
@@ -28,7 +30,7 @@ from agencies.models import AgencyKind
 from agencies.services import client_create
 from audit.models import AccessRecord, SealedRecord
 from tests import factories
-from tests.conftest import referral_body
+from tests.conftest import one_worker_at_a_time, referral_body
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 
@@ -129,16 +131,19 @@ def token_for(base, issued) -> str:
 
 
 @pytest.fixture
-def shared_redis():
+def shared_redis() -> Iterator[Any]:
+    """REDIS_URL's database, emptied, for this test alone: the test workers (pytest-xdist)
+    take it in turn, whichever of them runs this file's tests."""
     redis = pytest.importorskip("redis")
     server = redis.Redis.from_url(REDIS_URL)
     try:
         server.ping()
     except redis.ConnectionError:
         pytest.skip("no Redis at 127.0.0.1:6379 (.ci/run starts one)")
-    server.flushdb()
-    yield server
-    server.flushdb()
+    with one_worker_at_a_time(f"redis-{REDIS_URL.rsplit('/', 1)[1]}"):
+        server.flushdb()
+        yield server
+        server.flushdb()
 
 
 @pytest.fixture
