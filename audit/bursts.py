@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from agencies.actors import Actor
 from audit.models import AccessRecord, Outcome, RefusalBurst
-from audit.services import AccessDetails, access_record_write
+from audit.services import AccessDetails, access_record_write, time_ordered_uuid
 from core.context import Origin
 from core.serializers import timestamp
 
@@ -123,6 +123,7 @@ def _close(burst: RefusalBurst) -> int:
     written = 0
     if burst.count:
         AccessRecord.objects.create(
+            id=time_ordered_uuid(),
             agency=burst.agency,
             agency_ref=str(burst.agency_id) if burst.agency_id else "",
             agency_kind=burst.agency.kind if burst.agency else "",

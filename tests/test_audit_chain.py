@@ -179,6 +179,50 @@ def run_command(name: str, *args: str) -> dict[str, Any]:
     return json.loads(line)
 
 
+# --- where new records go ------------------------------------------------------------------------
+
+
+def stored_before(count: int) -> None:
+    """Records with random (version 4) ids, as every store written before ids were time-ordered
+    holds them, and their index entries."""
+    records = AccessRecord.objects.bulk_create(
+        AccessRecord(
+            id=uuid.uuid4(),
+            method="GET",
+            path="/api/v1/referrals/",
+            status=200,
+            outcome="served",
+            request_id=f"stored-{n}",
+            referrals=[str(uuid.uuid4())],
+        )
+        for n in range(count)
+    )
+    AccessIndexEntry.objects.bulk_create(e for r in records for e in index_entries_of(r))
+
+
+def test_records_written_one_after_another_take_adjacent_keys_whatever_is_stored(
+    referrer, referral
+):
+    # A record's id leads the records' primary key and its index entries' (record, kind,
+    # value) index. Keys scattered among the stored ones put each write in leaves of its own,
+    # so the pages a request dirties grew with the records stored (measured: 0.5 full-page
+    # images per request at 100,000 records, 2.1 at a million); adjacent keys share the
+    # indexes' right-hand edge (audit.services.time_ordered_uuid).
+    stored_before(500)
+    stored = set(AccessRecord.objects.values_list("id", flat=True))
+
+    for _ in range(20):
+        read(referrer, referral)
+
+    new = sorted(set(AccessRecord.objects.values_list("id", flat=True)) - stored)
+    assert len(new) == 20
+    assert AccessRecord.objects.filter(id__gte=new[0], id__lte=new[-1]).count() == 20
+    entries_in_their_range = AccessIndexEntry.objects.filter(
+        record_id__gte=new[0], record_id__lte=new[-1]
+    )
+    assert set(entries_in_their_range.values_list("record_id", flat=True)) == set(new)
+
+
 # --- append-only in the database ----------------------------------------------------------------
 
 
