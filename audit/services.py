@@ -1,9 +1,7 @@
 """Writing access records. Callers write a served request's record inside the transaction
 that reads or writes its data, and a refused or failed request's record in its own."""
 
-import os
 import re
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +11,7 @@ from uuid import UUID
 from django.db import transaction
 from django.http import QueryDict
 from django.utils.dateparse import parse_date, parse_datetime
+from uuid6 import uuid7
 
 from agencies.actors import Actor
 from audit.models import AccessIndexEntry, AccessRecord, IndexKind, Outcome
@@ -26,8 +25,8 @@ DENIED_STATUSES = frozenset({401, 403, 404, 429})
 
 
 def time_ordered_uuid() -> UUID:
-    """A new access record's id: a version 7 UUID (RFC 9562), the time in milliseconds then 74
-    random bits, so that records written one after another take adjacent keys.
+    """A new access record's id: a version 7 UUID (RFC 9562, by the uuid6 library), the time in
+    milliseconds then random bits, so that records written one after another take adjacent keys.
 
     Records are only ever appended, and their id leads three indexes: the records' primary key
     and the index entries' (record, kind, value) unique index and record index. A random
@@ -39,13 +38,7 @@ def time_ordered_uuid() -> UUID:
     right-hand edge, whatever the total. Set where records are written (here and
     `audit.bursts`), not as the model's default, so that the migrations name no project code.
     """
-    milliseconds = time.time_ns() // 1_000_000 & (1 << 48) - 1
-    bits = int.from_bytes(os.urandom(10), "big")
-    rand_a, rand_b = (bits >> 64) & 0xFFF, bits & (1 << 62) - 1
-    version, variant = 0x7, 0b10
-    return UUID(
-        int=(milliseconds << 80) | (version << 76) | (rand_a << 64) | (variant << 62) | rand_b
-    )
+    return UUID(int=uuid7().int)
 
 
 @dataclass
