@@ -99,9 +99,9 @@ serve: $(INSTALLED)
 # pytest-xdist runs the tests in PYTEST_WORKERS processes (auto: one per core; 0: in this one),
 # each with its own test database. `--dist worksteal` lets an idle worker take tests queued
 # for a busy one, whatever their file (a long file no longer finishes alone: on SQLite, 213 s
-# against loadfile's 231 s back to back on an idle 2-core machine; 3 workers took 253 s; the
-# browser tests' waits leave a core idle either way); tests that share a resource outside
-# their database take it in turn (tests/conftest.py, one_worker_at_a_time). PYTEST_ARGS adds:
+# against loadfile's 231 s back to back on an idle 2-core machine; 3 workers took 253 s);
+# tests that share a resource outside their database take it in turn (tests/conftest.py,
+# one_worker_at_a_time). PYTEST_ARGS adds:
 # make test PYTEST_ARGS='tests/test_x.py -x'.
 PYTEST_WORKERS ?= auto
 test: export DEBUG := 0
