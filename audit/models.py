@@ -89,7 +89,10 @@ class AccessIndexEntry(models.Model):
     index instead of every record. Derived from the record
     (audit.services.index_entries_of) and written with it."""
 
-    record = models.ForeignKey(AccessRecord, on_delete=models.PROTECT, related_name="index_entries")
+    # No index of its own: the unique (record, kind, value) index leads with it.
+    record = models.ForeignKey(
+        AccessRecord, on_delete=models.PROTECT, related_name="index_entries", db_index=False
+    )
     kind = models.CharField(max_length=16, choices=IndexKind.choices)
     value = models.CharField(max_length=64)
     # The record's time, so that a filtered page is read in order straight from the index.
@@ -149,7 +152,10 @@ class SealedRecord(models.Model):
     record = models.OneToOneField(
         AccessRecord, on_delete=models.PROTECT, primary_key=True, related_name="seal"
     )
-    batch = models.ForeignKey(SealBatch, on_delete=models.PROTECT, related_name="members")
+    # No index of its own: the unique (batch, position) index leads with it.
+    batch = models.ForeignKey(
+        SealBatch, on_delete=models.PROTECT, related_name="members", db_index=False
+    )
     position = models.PositiveIntegerField()
 
     class Meta:

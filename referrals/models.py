@@ -34,7 +34,10 @@ REFUSED_MODALITIES: frozenset[str] = frozenset({Modality.COUPLES, Modality.MEDIA
 
 class Programme(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    provider = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="programmes")
+    # No index of its own: the unique (provider, name) index leads with it.
+    provider = models.ForeignKey(
+        Agency, on_delete=models.PROTECT, related_name="programmes", db_index=False
+    )
     name = models.CharField(max_length=200)
     approach = models.CharField(max_length=32, choices=Approach.choices)
     modality = models.CharField(max_length=32, choices=Modality.choices)
@@ -111,7 +114,10 @@ class Referral(models.Model):
     # referral.admin
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     status = models.CharField(max_length=32, choices=Status.choices, default=Status.SUBMITTED)
-    referrer = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="referrals_made")
+    # No index of its own: referral_by_referrer (referrer, -created_at) leads with it.
+    referrer = models.ForeignKey(
+        Agency, on_delete=models.PROTECT, related_name="referrals_made", db_index=False
+    )
     provider = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="referrals_run")
     programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="referrals")
     observers = models.ManyToManyField(Agency, related_name="referrals_observed", blank=True)
@@ -200,7 +206,10 @@ class Event(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    recipient = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="events")
+    # No index of its own: the unique (recipient, position) index leads with it.
+    recipient = models.ForeignKey(
+        Agency, on_delete=models.PROTECT, related_name="events", db_index=False
+    )
     # The event's place in its recipient's feed: 1, 2, 3... with no gaps, allocated under a
     # lock on the recipient's FeedCounter so that positions commit in order (see events.py).
     position = models.BigIntegerField()

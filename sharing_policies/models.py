@@ -27,7 +27,10 @@ class Agreement(models.Model):
 
 
 class AgreementVersion(models.Model):
-    agreement = models.ForeignKey(Agreement, on_delete=models.PROTECT, related_name="versions")
+    # No index of its own: the unique (agreement, version) index leads with it.
+    agreement = models.ForeignKey(
+        Agreement, on_delete=models.PROTECT, related_name="versions", db_index=False
+    )
     version = models.PositiveIntegerField()
     name = models.CharField(max_length=200)
     provider = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
