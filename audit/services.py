@@ -28,14 +28,14 @@ def time_ordered_uuid() -> UUID:
     """A new access record's id: a version 7 UUID (RFC 9562, by the uuid6 library), the time in
     milliseconds then random bits, so that records written one after another take adjacent keys.
 
-    Records are only ever appended, and their id leads three indexes: the records' primary key
-    and the index entries' (record, kind, value) unique index and record index. A random
-    (version 4) id put each new record in a random leaf of all three, so the pages a write
-    touched grew with the number of records stored: once those indexes outgrew shared memory,
-    each write read pages back in and, after every checkpoint, logged them whole (measured at
-    100,000 and 1,000,000 records: 0.5 and 2.1 full-page images, 12 and 22 kB of WAL per
-    record written; with these ids 0 and 7.8 kB at both). These ids append at the indexes'
-    right-hand edge, whatever the total. Set where records are written (here and
+    Records are only ever appended, and their id leads the records' primary key and the index
+    entries' unique (record, kind, value) index (and led the entries' own record index, dropped
+    since as redundant). A random (version 4) id put each new record in a random leaf of each,
+    so the pages a write touched grew with the number of records stored: once those indexes
+    outgrew shared memory, each write read pages back in and, after every checkpoint, logged
+    them whole (measured at 100,000 and 1,000,000 records: 0.5 and 2.1 full-page images, 12 and
+    22 kB of WAL per record written; with these ids 0 and 7.8 kB at both). These ids append at
+    the indexes' right-hand edge, whatever the total. Set where records are written (here and
     `audit.bursts`), not as the model's default, so that the migrations name no project code.
     """
     return UUID(int=uuid7().int)
