@@ -825,6 +825,8 @@ def table(results: list[dict], title: str) -> str:
             f"{fmt(b['throughput'])} | {fmt(r['ratio'], '.2f')} ({fmt(r['ratio_min'], '.2f')}-"
             f"{fmt(r['ratio_max'], '.2f')}) | {fmt(h['p50'])} / {fmt(h['p95'])} / "
             f"{fmt(h['p99'])} | {fmt(b['p50'])} / {fmt(b['p95'])} / {fmt(b['p99'])} |"
+            # A request that failed measured nothing: such a row is not a result.
+            + (f" **{r['errors']} requests failed** |" if r["errors"] else "")
         )
     return "\n".join(lines)
 
@@ -940,6 +942,9 @@ def run(name: str) -> dict[str, Any]:
                 results = []
                 print("Scenarios:")
                 for s in names:
+                    # Fresh tokens for each scenario: a whole run outlasts a token's lifetime
+                    # (ACCESS_TOKEN_SECONDS, 15 minutes), and an expired one only measures 401s.
+                    specs = scenarios(base, world, audit_world)
                     for clients in CLIENTS:
                         if specs[s] == "pools":
                             pair = (

@@ -20,7 +20,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from agencies.models import AgencyKind
-from tests.conftest import agreement_body, referral_body
+from agencies.registration import SCOPE_CEILINGS
+from agencies.services import client_create
+from tests.conftest import DECLARABLE_PURPOSES, agreement_body, referral_body, request_token
 
 pytestmark = pytest.mark.django_db
 
@@ -64,6 +66,15 @@ EXPLAIN = 13  # 13 / 13
 AUDIT_SEARCH = 9  # 8 / 8 for the hub operator's DPO, 9 / 9 for an agency's
 AUDIT_EXPORT = 13  # 9 / 9 (JSON, hub operator), 13 / 13 (CSV, an agency's DPO)
 SUBJECT_REPORT = 15  # 15 / 15, for a man referred once or three times
+# The bench's other scenarios (issue 15): a referral made, a token issued, the DPO's search by
+# each of its main filters.
+# 32 / 32 with a referrer and a provider only; 37 / 37 with a partner service and observers (the
+# agencies' check, the observers' rows and their change-log entry), for 1 observer or 4.
+REFERRAL_CREATE = 37
+TOKEN = 6  # 6 / 6: client credentials, for a client with one scope or every one
+# The hub operator's DPO / an agency's: by person 10 / 14 (is the id one the DPO was shown?),
+# by agency 9 / 10, by a week's time range 8 / 9; for one referral or six.
+AUDIT_FILTERED = 14
 
 
 def counted(call: Callable[[], Any]) -> tuple[Any, int]:
@@ -334,6 +345,50 @@ def test_recording_and_withdrawing_a_consent_keep_their_budgets(
     )
 
 
+# --- referrals made and tokens issued -------------------------------------------------------------
+
+
+def test_making_a_referral_costs_the_same_for_1_observer_or_4(api_client_for, world, make_agency):
+    scene = build(api_client_for, world, parties=5, many=True)
+    referrer = scene["referrer"]
+    observers = [world[COURT], world[POLICE], make_agency(kind=POLICE), make_agency(kind=COURT)]
+
+    within(REFERRAL_CREATE, lambda: make_referral(referrer, world, 60, []), 201)
+    one = within(REFERRAL_CREATE, lambda: make_referral(referrer, world, 61, observers[:1]), 201)
+    four = within(REFERRAL_CREATE, lambda: make_referral(referrer, world, 62, observers), 201)
+
+    assert one == four
+
+
+def make_referral(client: Any, world: dict[str, Any], n: int, observers: list[Any]) -> Any:
+    """POST referrals/ for a new man: with observers, the partner service is a party too."""
+    extra: dict[str, Any] = {}
+    if observers:
+        extra = {
+            "partner_service": str(world[VS].id),
+            "observers": [str(agency.id) for agency in observers],
+        }
+    body = referral_body(world["programme"].id, subject=man(n), **extra)
+    return client.post("/api/v1/referrals/", body, format="json")
+
+
+def test_a_token_costs_the_same_whatever_its_agency_holds(api_client_for, world):
+    small = client_create(agency_id=world[P].id, scopes=["referrals:read"], purpose=None)
+    scene = build(api_client_for, world, parties=5, many=True, referrals=3)
+    large = client_create(
+        agency_id=world[P].id,
+        scopes=sorted(SCOPE_CEILINGS[P]),
+        purpose="risk_management",
+        purposes=DECLARABLE_PURPOSES,
+    )
+    assert scene["ids"]
+
+    one = within(TOKEN, lambda: request_token(small.client.client_id, small.client_secret))
+    other = within(TOKEN, lambda: request_token(large.client.client_id, large.client_secret))
+
+    assert one == other
+
+
 # --- audit ----------------------------------------------------------------------------------------
 
 
@@ -350,6 +405,30 @@ def test_audit_pages_keep_their_budgets(api_client_for, world, parties, many, re
     within(AUDIT_SEARCH, lambda: probation_dpo.get("/api/v1/audit/events/"))
     within(AUDIT_EXPORT, lambda: operator_dpo.get(export))
     within(AUDIT_EXPORT, lambda: probation_dpo.get(export, HTTP_ACCEPT="text/csv"))
+
+
+@pytest.mark.parametrize(("parties", "many", "referrals"), [(2, False, 1), (5, True, 6)])
+def test_the_dpo_search_keeps_its_budget_for_each_main_filter(
+    api_client_for, world, parties, many, referrals
+):
+    scene = build(api_client_for, world, parties=parties, many=many, referrals=referrals)
+    for referral_id in scene["ids"]:
+        scene["provider"].get(f"/api/v1/referrals/{referral_id}/")
+    url = f"/api/v1/referrals/{scene['ids'][0]}/"
+    person = scene["referrer"].get(url).json()["subject"]["identity"]["id"]
+    now = datetime.datetime.now(datetime.UTC)
+    week = {"from": (now - datetime.timedelta(days=7)).isoformat(), "to": now.isoformat()}
+    filters = [{"person": person}, {"agency": str(world[PP].id)}, week]
+    operator_dpo = api_client_for(world[AgencyKind.HUB_OPERATOR], scopes=["audit:read"])
+    probation_dpo = api_client_for(world[P], scopes=["audit:read"])
+
+    for dpo in (operator_dpo, probation_dpo):
+        for params in filters:
+            response, count = counted(lambda d=dpo, q=params: d.get("/api/v1/audit/events/", q))
+
+            assert response.status_code == 200, response.content
+            assert response.json()["results"], f"the search by {params} found nothing"
+            assert count <= AUDIT_FILTERED, f"{count} queries for {params}, over {AUDIT_FILTERED}"
 
 
 @pytest.mark.parametrize("times", [1, 3])
