@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
+from rest_framework.exceptions import ValidationError
 
 from core.conditional import PreconditionFailed, etag_of
 from core.context import RequestContext
@@ -136,6 +137,10 @@ def referral_amend(
                     view, etag = read(context, referral_id)
                     form = AmendForm(initial={**current_values(view), "etag": etag})
                     return render_form(request, form, view, changed_first=True)
+                except ValidationError as invalid:
+                    # Checked against what is held (a level the held tool lacks): the same
+                    # errors as the API's, beside the fields they name.
+                    add_api_errors(form, flatten_paths(invalid.detail), "amendment_reason")
                 except DomainError as refusal:
                     add_refusal(form, refusal, "amendment_reason")
                 else:

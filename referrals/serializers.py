@@ -126,13 +126,37 @@ class RiskToolField(serializers.ChoiceField):
 
 
 def check_risk_level(attrs: dict[str, Any]) -> None:
-    """A level is one of its tool's levels (referrals/states/ lists them)."""
+    """A level is one of its coded tool's levels (referrals/states.py lists them)."""
     tool, level = attrs.get("tool"), attrs.get("level")
     if tool and level and level not in RISK_TOOLS[tool]:
         allowed = ", ".join(RISK_TOOLS[tool])
         raise serializers.ValidationError(
             {"level": [f"Not a level of the {tool} tool; its levels are: {allowed}."]}
         )
+
+
+def check_risk_change(held: Any, change: dict[str, Any]) -> None:
+    """An amendment's risk, checked with the risk held: the keys it gives replace those held,
+    and a level given alone must be one of the held tool's levels.
+
+    A held tool may be a name given before tools were coded (referrals/migrations/0011 left a
+    name that is no code as it was, for its referrer to amend): it has no levels to check a
+    level against, so a level needs its tool with it. Raises ValidationError on `tool` or
+    `level` (a 400 problem), never anything else, whatever is held."""
+    if "tool" not in change and "level" not in change:
+        return
+    merged = {**(held if isinstance(held, dict) else {}), **change}
+    tool = merged.get("tool")
+    if "tool" not in change and tool and not (isinstance(tool, str) and tool in RISK_TOOLS):
+        raise serializers.ValidationError(
+            {
+                "tool": [
+                    "The risk held names a tool that has no code; send the tool "
+                    f"({', '.join(RISK_TOOLS)}) with the level."
+                ]
+            }
+        )
+    check_risk_level(merged)
 
 
 RISK_TOOL_HELP = (

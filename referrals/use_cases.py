@@ -41,7 +41,7 @@ from referrals.representation import (
     referral_rendering,
     render_referral,
 )
-from referrals.serializers import ProgrammeSerializer, check_risk_level
+from referrals.serializers import ProgrammeSerializer, check_risk_change
 from sharing_policies.decision import Decision
 from sharing_policies.selectors import DecisionInputs, consents_on, decision_inputs, parties_seeing
 
@@ -274,9 +274,8 @@ def referral_amend(
             etag_of(render_referral(before, inputs_for(context, [referral_id]).decide(before))),
         )
         if "risk" in changes:
-            # A level alone is checked against the tool already held.
             try:
-                check_risk_level({**(locked.risk or {}), **changes["risk"]})
+                check_risk_change(locked.risk, changes["risk"])
             except ValidationError as exc:
                 raise ValidationError({"risk": exc.detail}) from exc
         amendment = services.referral_amend(

@@ -583,6 +583,9 @@ def scenarios(base: str, world: dict[str, Any], audit_world: Any) -> dict[str, A
         str(r)
         for r in ag["p1"]
         .referrals_made.filter(status__in=["submitted", "assessment"])
+        # Never one the baseline's bare insert made: it stores the body unchecked (a risk
+        # tool as sent, "DASH"), which the hub's amendment then rightly refuses.
+        .exclude(created_by_client="bench")
         .order_by("?")
         .values_list("id", flat=True)[:64]
     ]

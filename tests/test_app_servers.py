@@ -68,9 +68,9 @@ def server_env(**extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def app_server():
+def app_server(**extra_env: str):
     port = free_port()
-    env = server_env(GUNICORN_BIND=f"127.0.0.1:{port}", GUNICORN_WORKERS="1")
+    env = server_env(GUNICORN_BIND=f"127.0.0.1:{port}", GUNICORN_WORKERS="1", **extra_env)
     process = subprocess.Popen(
         [str(GUNICORN), "-c", "deploy/gunicorn.conf.py", "hub.wsgi"],
         cwd=ROOT,
@@ -238,3 +238,29 @@ def test_the_change_feed_keeps_its_order_across_app_servers(two_servers, make_ag
     assert [event["id"] for event in seen] == [event["id"] for event in whole["results"]]
     assert len({event["id"] for event in seen}) == len(seen)
     assert [event["referral"] for event in seen if event["type"] == "created"] == created
+
+
+def test_the_access_log_names_the_path_but_never_its_query_or_a_credential(tmp_path, make_agency):
+    log = tmp_path / "access.log"
+    agency = make_agency(kind=AgencyKind.HUB_OPERATOR)
+    issued = client_create(agency_id=agency.id, scopes=["audit:read"], purpose=None)
+    person = uuid4()
+
+    with app_server(GUNICORN_ACCESS_LOG=str(log)) as base:
+        token = token_for(base, issued)
+        status, headers, _ = call(
+            base,
+            "GET",
+            f"/api/v1/audit/events/?person={person}",
+            token=token,
+            headers={"X-Purpose": "audit", "User-Agent": "case-system/1.0 (Beth Private)"},
+        )
+    written = log.read_text()
+
+    assert status == 422  # a person never shown to this DPO: an unknown id, like any other
+    lines = [line for line in written.splitlines() if "/api/v1/audit/events/" in line]
+    assert len(lines) == 1, written
+    assert '"GET /api/v1/audit/events/" 422' in lines[0]
+    assert headers["X-Request-ID"] in lines[0]
+    for secret in (str(person), "person=", token, issued.client_secret, "Beth Private"):
+        assert secret not in written

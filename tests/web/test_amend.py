@@ -100,3 +100,38 @@ def test_only_the_referrer_amends(people, demo_referral):
 
     assert worker.get(f"/referrals/{demo_referral.id}/amend/").status_code == 404
     assert "/amend/" not in worker.get(f"/referrals/{demo_referral.id}/").content.decode()
+
+
+def test_a_level_the_held_tool_lacks_is_an_error_summary_and_changes_nothing(people, demo_referral):
+    officer = people[OFFICER]
+    Referral.objects.filter(id=demo_referral.id).update(risk={"tool": "dash", "level": "high"})
+    answers = form_of(officer, demo_referral)
+
+    response = officer.post(
+        f"/referrals/{demo_referral.id}/amend/",
+        {**answers, "risk_level": "very_high", "amendment_reason": "New DASH."},
+    )
+
+    assert response.status_code == 200
+    assert "govuk-error-summary" in response.content.decode()
+    assert Referral.objects.get(id=demo_referral.id).risk == {"tool": "dash", "level": "high"}
+    assert not Amendment.objects.filter(referral=demo_referral).exists()
+
+
+def test_a_level_alone_over_a_tool_that_has_no_code_is_an_error_summary(people, demo_referral):
+    officer = people[OFFICER]
+    held = {"tool": "B-SAFER", "level": "high"}
+    Referral.objects.filter(id=demo_referral.id).update(risk=held)
+    answers = form_of(officer, demo_referral)
+
+    response = officer.post(
+        f"/referrals/{demo_referral.id}/amend/",
+        # The tool's list holds no option for the held name, so none is selected: a browser
+        # sends the list's first, empty one.
+        {**answers, "risk_tool": "", "risk_level": "medium", "amendment_reason": "New assessment."},
+    )
+
+    assert response.status_code == 200
+    assert "govuk-error-summary" in response.content.decode()
+    assert Referral.objects.get(id=demo_referral.id).risk == held
+    assert not Amendment.objects.filter(referral=demo_referral).exists()
