@@ -107,19 +107,23 @@ def man(n: int) -> dict[str, Any]:
 
 
 def refer(client: Any, world: dict[str, Any], n: int, *, parties: int) -> str:
-    extra: dict[str, Any] = {}
-    if parties == 5:
-        extra = {
-            "partner_service": str(world[VS].id),
-            "observers": [str(world[COURT].id), str(world[POLICE].id)],
-        }
-    created = client.post(
-        "/api/v1/referrals/",
-        referral_body(world["programme"].id, subject=man(n), **extra),
-        format="json",
-    )
+    """A referral of man `n` with 2 parties, or 5 (the partner service, a court and police)."""
+    observers = [world[COURT], world[POLICE]] if parties == 5 else []
+    created = make_referral(client, world, n, observers)
     assert created.status_code == 201, created.content
     return created.json()["id"]
+
+
+def make_referral(client: Any, world: dict[str, Any], n: int, observers: list[Any]) -> Any:
+    """POST referrals/ for man `n`: with observers, the partner service is a party too."""
+    extra: dict[str, Any] = {}
+    if observers:
+        extra = {
+            "partner_service": str(world[VS].id),
+            "observers": [str(agency.id) for agency in observers],
+        }
+    body = referral_body(world["programme"].id, subject=man(n), **extra)
+    return client.post("/api/v1/referrals/", body, format="json")
 
 
 def publish(client: Any, body: dict[str, Any]) -> None:
@@ -358,18 +362,6 @@ def test_making_a_referral_costs_the_same_for_1_observer_or_4(api_client_for, wo
     four = within(REFERRAL_CREATE, lambda: make_referral(referrer, world, 62, observers), 201)
 
     assert one == four
-
-
-def make_referral(client: Any, world: dict[str, Any], n: int, observers: list[Any]) -> Any:
-    """POST referrals/ for a new man: with observers, the partner service is a party too."""
-    extra: dict[str, Any] = {}
-    if observers:
-        extra = {
-            "partner_service": str(world[VS].id),
-            "observers": [str(agency.id) for agency in observers],
-        }
-    body = referral_body(world["programme"].id, subject=man(n), **extra)
-    return client.post("/api/v1/referrals/", body, format="json")
 
 
 def test_a_token_costs_the_same_whatever_its_agency_holds(api_client_for, world):
